@@ -1,0 +1,3 @@
+from dialup_admin.cli import main
+
+main()

@@ -1,0 +1,98 @@
+"""The ``dialup-admin`` command line: global options, error handling, command registry.
+
+Commands live in ``dialup_admin/commands/<area>.py``; each module exposes ``COMMANDS``,
+a list of click commands, registered here. This module does no I/O of its own.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dialup_admin import __version__
+from dialup_admin.context import AppContext
+from dialup_admin.errors import UserError
+from dialup_admin.paths import Paths
+
+COMMAND_MODULES = (
+    "server",
+    "accounts",
+    "modem",
+    "mgetty",
+    "client",
+    "lab",
+    "ops",
+)
+
+
+class Cli(click.Group):
+    """A group that turns every error a user can cause into one line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            click.echo(f"dialup-admin: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("dialup-admin: interrupted", err=True)
+            sys.exit(130)
+        except PermissionError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"dialup-admin: error: permission denied{where} (run as root, or use --root DIR)", err=True)
+            sys.exit(1)
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            click.echo(f"dialup-admin: error: {exc.strerror or exc}{where}", err=True)
+            sys.exit(1)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug of ours: still one line unless -v
+            app = ctx.find_object(AppContext)
+            if app is not None and app.verbose:
+                traceback.print_exc()
+            click.echo(f"dialup-admin: internal error: {type(exc).__name__}: {exc} (rerun with -v for details)", err=True)
+            sys.exit(70)
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("/"),
+    show_default=True,
+    help="Act on the tree below DIR instead of this machine (like useradd --prefix).",
+)
+@click.option("--dry-run", is_flag=True, help="Print the plan of changes and change nothing.")
+@click.option("--diff", is_flag=True, help="Show unified diffs of the files a change writes (secrets redacted).")
+@click.option("-v", "--verbose", count=True, help="Say more (repeat for more).")
+@click.option("--json", "json_out", is_flag=True, help="Print results as JSON on stdout, where a command reports results.")
+@click.version_option(__version__, "--version", prog_name="dialup-admin")
+@click.pass_context
+def cli(ctx: click.Context, root: Path, dry_run: bool, diff: bool, verbose: int, json_out: bool) -> None:
+    """Set up a dial-up PPP server (mgetty + pppd) and client, and prove it works.
+
+    \b
+    Typical use:
+      sudo dialup-admin setup-server --tty ttyS1
+      sudo dialup-admin adduser dreamcast
+      dialup-admin test-modem /dev/ttyS1
+    """
+    if str(root) != "/" and not root.is_dir():
+        raise click.BadParameter(f"{root} is not a directory", param_hint="--root")
+    ctx.obj = AppContext(paths=Paths(root), dry_run=dry_run, diff=diff, verbose=verbose, json=json_out)
+
+
+for _name in COMMAND_MODULES:
+    _mod = importlib.import_module(f"dialup_admin.commands.{_name}")
+    for _cmd in getattr(_mod, "COMMANDS", ()):
+        cli.add_command(_cmd)
+
+
+def main() -> None:
+    cli(prog_name="dialup-admin")

@@ -1,0 +1,1 @@
+"""Core: build a Plan from the desired state, show it, apply it."""

@@ -1,0 +1,1 @@
+"""System adapters: the only code that touches the machine."""
