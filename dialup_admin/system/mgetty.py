@@ -1,0 +1,87 @@
+"""Which mgetty is installed, and where that binary reads its files.
+
+Debian's package installs ``/sbin/mgetty`` reading ``/etc/mgetty/``; the guide's
+source build installs ``/usr/local/sbin/mgetty`` reading
+``/usr/local/etc/mgetty+sendfax/``. The compiled-in paths are read from the binary
+itself, so a build with another prefix is found too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from dialup_admin.errors import UserError
+from dialup_admin.paths import Paths
+
+# Searched in this order: a local build shadows the distro's binary, as on PATH.
+CANDIDATES = ("/usr/local/sbin/mgetty", "/sbin/mgetty", "/usr/sbin/mgetty")
+
+_CONFIG_RE = re.compile(rb"(/[\x21-\x7e]*?)/mgetty\.config\x00")
+_LOG_RE = re.compile(rb"(/var/log/[\x21-\x7e]*%s[\x21-\x7e]*)\x00")
+
+
+@dataclass(frozen=True)
+class MgettyLayout:
+    """Where one mgetty binary lives and reads (system paths of the target)."""
+
+    binary: str
+    config_dir: str
+    log_pattern: str  # printf-style, %s is the tty
+    auto_ppp: bool
+
+    @property
+    def flavour(self) -> str:
+        return "debian" if self.config_dir == "/etc/mgetty" else "source"
+
+    @property
+    def mgetty_config(self) -> str:
+        return f"{self.config_dir}/mgetty.config"
+
+    @property
+    def login_config(self) -> str:
+        return f"{self.config_dir}/login.config"
+
+    def log_file(self, tty: str) -> str:
+        return self.log_pattern.replace("%s", tty)
+
+
+def inspect_binary(data: bytes, binary: str) -> MgettyLayout:
+    """Read the compiled-in config dir, log pattern and AUTO_PPP support from a binary's bytes."""
+    m = _CONFIG_RE.search(data)
+    if m:
+        config_dir = m.group(1).decode()
+    else:
+        prefix = str(PurePosixPath(binary).parent.parent)
+        config_dir = "/etc/mgetty" if prefix in ("/", "/usr") else f"{prefix}/etc/mgetty+sendfax"
+    lm = _LOG_RE.search(data)
+    log = lm.group(1).decode() if lm else "/var/log/mgetty.%s"
+    # AUTO_PPP builds carry the /AutoPPP/ login.config key (as "/AutoPPP" in the binary).
+    return MgettyLayout(binary, config_dir, log, auto_ppp=b"/AutoPPP" in data)
+
+
+def detect(paths: Paths, explicit: str | None = None) -> MgettyLayout:
+    """Find the mgetty that will run on the target and read its layout.
+
+    Under ``--root``, a tree without mgetty falls back to this host's binary (an image
+    being prepared on the machine that will run it); the caller is told.
+    """
+    if explicit is not None:
+        if not explicit.startswith("/"):
+            raise UserError(f"--mgetty wants an absolute path, not {explicit!r}")
+        for where in (paths, Paths()):
+            real = where.of(explicit)
+            if real.is_file():
+                return inspect_binary(real.read_bytes(), explicit)
+        raise UserError(f"{explicit} does not exist")
+    search = [paths] if paths.is_host else [paths, Paths()]
+    for where in search:
+        for c in CANDIDATES:
+            real = where.of(c)
+            if real.is_file():
+                return inspect_binary(real.read_bytes(), c)
+    raise UserError(
+        "mgetty is not installed: apt-get install mgetty (built with AUTO_PPP), "
+        "or build it from source with dialup-admin build-mgetty"
+    )
