@@ -15,8 +15,8 @@ from typing import Any
 import click
 
 from dialup_admin import __version__
-from dialup_admin.context import AppContext
-from dialup_admin.errors import UserError
+from dialup_admin.context import AppContext, shared_options
+from dialup_admin.errors import BadInput, UserError
 from dialup_admin.paths import Paths
 
 COMMAND_MODULES = (
@@ -84,13 +84,15 @@ def cli(ctx: click.Context, root: Path, dry_run: bool, diff: bool, verbose: int,
       dialup-admin test-modem /dev/ttyS1
     """
     if str(root) != "/" and not root.is_dir():
-        raise click.BadParameter(f"{root} is not a directory", param_hint="--root")
+        raise BadInput(f"--root {root} is not a directory")
     ctx.obj = AppContext(paths=Paths(root), dry_run=dry_run, diff=diff, verbose=verbose, json=json_out)
 
 
 for _name in COMMAND_MODULES:
     _mod = importlib.import_module(f"dialup_admin.commands.{_name}")
     for _cmd in getattr(_mod, "COMMANDS", ()):
+        _have = {o for p in _cmd.params for o in getattr(p, "opts", [])}
+        _cmd.params.extend(o for o in shared_options() if not _have.intersection(o.opts))
         cli.add_command(_cmd)
 
 

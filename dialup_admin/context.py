@@ -48,3 +48,33 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+
+def _set_flag(attr: str) -> Any:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+        app = ctx.find_object(AppContext)
+        if app is not None and value:
+            if attr == "verbose":
+                app.verbose += int(value)
+            else:
+                setattr(app, attr, True)
+
+    return callback
+
+
+def shared_options() -> list[click.Option]:
+    """--dry-run, --diff, --json and -v, accepted after the command name too.
+
+    People type ``dialup-admin setup-server --tty ttyS1 --dry-run``; the same flags
+    before the command name keep working.
+    """
+    return [
+        click.Option(["--dry-run"], is_flag=True, expose_value=False, callback=_set_flag("dry_run"),
+                     help="Print the plan of changes and change nothing."),
+        click.Option(["--diff"], is_flag=True, expose_value=False, callback=_set_flag("diff"),
+                     help="Show unified diffs of the files a change writes (secrets redacted)."),
+        click.Option(["--json", "json"], is_flag=True, expose_value=False, callback=_set_flag("json"),
+                     help="Print results as JSON on stdout."),
+        click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_set_flag("verbose"),
+                     help="Say more."),
+    ]

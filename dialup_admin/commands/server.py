@@ -1,7 +1,153 @@
-"""Commands: server."""
+"""Commands: setup-server, rollback."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from dialup_admin.context import AppContext, pass_app
+from dialup_admin.core import rollback as rollback_core
+from dialup_admin.core.plan import apply, display
+from dialup_admin.core.server import ServerOptions, check_ttys_exist, plan_server, previous_pairs
+from dialup_admin.errors import UserError
+from dialup_admin.model import (
+    DEFAULT_POOL,
+    SPEEDS,
+    MgettySettings,
+    Server,
+    allocate_lines,
+    ipv4,
+    parse_tty_spec,
+)
+from dialup_admin.model import pool as parse_pool
+from dialup_admin.paths import Paths
+from dialup_admin.system import mgetty as mgetty_sys
+from dialup_admin.system.services import INIT_CHOICES, detect_init
+
+PPPD = "/usr/sbin/pppd"
+
+
+def find_pppd(paths: Paths) -> str:
+    """pppd as login.config will name it: it must exist on the target (or this host)."""
+    for where in (paths, Paths()):
+        if where.of(PPPD).is_file():
+            return PPPD
+    raise UserError(f"{PPPD} not found: install pppd (apt-get install ppp)")
+
+
+@click.command("setup-server")
+@click.option("--tty", "ttys", multiple=True, required=True, metavar="TTY[=LOCAL:REMOTE]",
+              help="A modem line, such as ttyS1 (repeat for more lines). Addresses are taken from the pool "
+                   "unless given as ttyS1=192.168.32.1:192.168.32.2.")
+@click.option("--pool", default=DEFAULT_POOL, show_default=True,
+              help="IPv4 network the line addresses are taken from (the guide's were lost; this is ours).")
+@click.option("--dns", multiple=True, metavar="ADDR",
+              help="DNS server handed to callers (ms-dns); repeat for a second. Default: the line's local address.")
+@click.option("--init", "init", type=click.Choice(INIT_CHOICES), default="auto", show_default=True,
+              help="How mgetty is kept running: an inittab respawn line, a systemd unit, or not at all.")
+@click.option("--mgetty", "mgetty_path", metavar="PATH",
+              help="The mgetty binary to use (default: /usr/local/sbin/mgetty if built, else the distro's).")
+@click.option("--speed", type=int, default=57600, show_default=True, help=f"Port speed ({', '.join(map(str, SPEEDS))}).")
+@click.option("--debug", "debug_level", type=int, default=9, show_default=True, help="mgetty log level, 0-9.")
+@click.option("--login-time", type=int, default=30, show_default=True, help="Seconds a caller has to log in.")
+@click.option("--answer-chat-timeout", type=int, default=60, show_default=True,
+              help="Seconds mgetty waits for CONNECT after answering.")
+@click.option("--data-only/--no-data-only", default=True, show_default=True, help="Refuse fax calls.")
+@click.option("--toggle-dtr/--no-toggle-dtr", default=True, show_default=True, help="Reset the modem with DTR at start.")
+@click.option("--force", is_flag=True, help="Overwrite a managed block that was edited by hand, or has broken markers.")
+@pass_app
+def setup_server(
+    app: AppContext,
+    ttys: tuple[str, ...],
+    pool: str,
+    dns: tuple[str, ...],
+    init: str,
+    mgetty_path: str | None,
+    speed: int,
+    debug_level: int,
+    login_time: int,
+    answer_chat_timeout: int,
+    data_only: bool,
+    toggle_dtr: bool,
+    force: bool,
+) -> None:
+    """Set up the dial-in server: mgetty answers, pppd authenticates with PAP.
+
+    \b
+    Writes (paths for Debian's mgetty; a source build reads /usr/local/etc/mgetty+sendfax):
+      /etc/mgetty/mgetty.config       the guide's settings, a port section per line
+      /etc/mgetty/login.config        /AutoPPP/ -> pppd auth -chap +pap login debug (0600 root:root)
+      /etc/ppp/options                asyncmap 0, mtu/mru 1500, LCP echo (managed block)
+      /etc/ppp/options.TTY            local:remote addresses, ms-dns
+      /etc/ppp/pap-secrets            the block adduser fills (0600)
+      /etc/inittab or systemd unit    S1:2345:respawn:mgetty ttyS1 -D /dev/ttyS1, then telinit q
+      /etc/dialup-admin/server.json   what was set up, for the other commands
+
+    \b
+    Examples:
+      sudo dialup-admin setup-server --tty ttyS1
+      sudo dialup-admin setup-server --tty ttyS1 --tty ttyS3 --pool 192.168.32.0/24 --dns 192.168.32.1
+      dialup-admin --root /srv/img setup-server --tty ttyS1
+      dialup-admin setup-server --tty ttyS1 --dry-run --diff
+    """
+    specs = [parse_tty_spec(t) for t in ttys]
+    net = parse_pool(pool)
+    given = {tty: pair for tty, pair in specs if pair is not None}
+    for tty, (local, remote) in given.items():
+        for a in (local, remote):
+            if a not in net:
+                raise UserError(f"{tty}: address {a} is outside the pool {net}", exit_code=2)
+    settings = MgettySettings(
+        debug=debug_level, speed=speed, data_only=data_only, login_time=login_time,
+        answer_chat_timeout=answer_chat_timeout, toggle_dtr=toggle_dtr,
+    )
+    lines = allocate_lines([t for t, _ in specs], net, given, previous_pairs(app.paths))
+    dns_addrs = tuple(ipv4(d, "DNS address") for d in dns)
+    if len(dns_addrs) > 2:
+        raise UserError("at most two --dns servers (pppd hands callers a primary and a secondary)", exit_code=2)
+    server = Server(lines=lines, pool=net, dns=dns_addrs, mgetty=settings)
+    app.require_root("setup-server")
+    check_ttys_exist(app.paths, server)
+    layout = mgetty_sys.detect(app.paths, mgetty_path)
+    chosen_init = detect_init(app.paths) if init == "auto" else init
+    opts = ServerOptions(init=chosen_init, mgetty=layout, pppd=find_pppd(app.paths), force=force)
+    plan = plan_server(app.paths, server, opts)
+    display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
+    if app.dry_run or not plan:
+        return
+    apply(plan, echo=lambda s: app.say(f"  {s}"))
+    app.say(f"Server set up: {len(plan.actions)} change(s) applied; undo with: dialup-admin rollback")
+    for ln in server.lines:
+        app.say(f"  {ln.tty}: server {ln.local}, caller {ln.remote}")
+    for n in plan.notes:
+        app.say(f"  note: {n}")
+
+
+@click.command("rollback")
+@pass_app
+def rollback(app: AppContext) -> None:
+    """Put back every file the last apply changed (run it again to go further back).
+
+    \b
+    Example:
+      sudo dialup-admin rollback
+    """
+    app.require_root("rollback")
+    found = rollback_core.pending(app.paths)
+    if found is None:
+        app.say("Nothing to roll back.")
+        return
+    journal, manifest = found
+    if app.dry_run:
+        app.say(f"Would undo {manifest['label']} of {manifest['time']}:")
+        for e in manifest["entries"]:
+            if not e.get("dir"):
+                app.say(f"  restore {app.paths.system(Path(e['path']))}")
+        return
+    done = rollback_core.rollback(app.paths, echo=lambda s: app.say(f"  {s}"))
+    if done is not None:
+        app.say(f"Rolled back {done['label']} of {done['time']}.")
+
+
+COMMANDS: list[click.Command] = [setup_server, rollback]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import grp
 import os
+import shutil
 import pwd
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -203,39 +204,51 @@ def apply(plan: Plan, *, on_step: StepHook | None = None, echo: Callable[[str], 
     """
     if not plan.actions:
         return
-    with RunLock(plan.paths):
-        # Recheck under the lock: another run may have changed a file since planning.
-        for a in plan.actions:
-            if isinstance(a, (WriteFile, RemoveFile, Symlink)):
-                now = FileState.read(plan.paths.of(a.path))
-                if now != a.old:
-                    raise UserError(f"{a.path} changed while the plan was made; run the command again")
-        txn = Transaction(plan.paths, plan.label)
-        undo: list[tuple[str, ...]] = []
-        try:
-            for i, a in enumerate(plan.actions):
-                if on_step is not None:
-                    on_step(i, a)
-                if echo is not None:
-                    echo(a.describe())
-                if isinstance(a, WriteFile):
-                    txn.write(plan.paths.of(a.path), a.spec.data, a.spec.mode, a.spec.uid, a.spec.gid)
-                elif isinstance(a, RemoveFile):
-                    txn.remove(plan.paths.of(a.path))
-                elif isinstance(a, Symlink):
-                    txn.symlink(plan.paths.of(a.path), a.target)
-                else:
-                    for t in a.touches:
-                        txn.record(plan.paths.of(t))
-                    commands.run(a.argv, stdin=a.stdin)
-                    if a.undo is not None:
-                        undo.append(a.undo)
-        except BaseException:
-            txn.rollback()
-            for argv in reversed(undo):
-                commands.run(argv, check=False)
-            raise
-        txn.commit()
+    lock = RunLock(plan.paths)
+    try:
+        with lock:
+            _apply_locked(plan, on_step, echo)
+    except BaseException:
+        if lock.created:
+            # A failed first run leaves no trace, not even our own state directory.
+            shutil.rmtree(lock.created[0], ignore_errors=True)
+        raise
+
+
+def _apply_locked(plan: Plan, on_step: StepHook | None, echo: Callable[[str], None] | None) -> None:
+    # Recheck under the lock: another run may have changed a file since planning.
+    for a in plan.actions:
+        if isinstance(a, (WriteFile, RemoveFile, Symlink)):
+            now = FileState.read(plan.paths.of(a.path))
+            if now != a.old:
+                raise UserError(f"{a.path} changed while the plan was made; run the command again")
+    txn = Transaction(plan.paths, plan.label)
+    undo: list[tuple[str, ...]] = []
+    try:
+        for i, a in enumerate(plan.actions):
+            if on_step is not None:
+                on_step(i, a)
+            if echo is not None:
+                echo(a.describe())
+            if isinstance(a, WriteFile):
+                txn.write(plan.paths.of(a.path), a.spec.data, a.spec.mode, a.spec.uid, a.spec.gid)
+            elif isinstance(a, RemoveFile):
+                txn.remove(plan.paths.of(a.path))
+            elif isinstance(a, Symlink):
+                txn.symlink(plan.paths.of(a.path), a.target)
+            else:
+                for t in a.touches:
+                    txn.record(plan.paths.of(t))
+                if a.undo is not None:
+                    txn.add_undo(list(a.undo))
+                    undo.append(a.undo)
+                commands.run(a.argv, stdin=a.stdin)
+    except BaseException:
+        txn.rollback()
+        for argv in reversed(undo):
+            commands.run(argv, check=False)
+        raise
+    txn.commit()
 
 
 def display(plan: Plan, *, dry_run: bool, diff: bool, say: Callable[[str], None]) -> None:

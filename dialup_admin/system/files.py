@@ -160,9 +160,10 @@ class RunLock:
     def __init__(self, paths: Paths) -> None:
         self.path = paths.state_dir / "lock"
         self.fd: int | None = None
+        self.created: list[Path] = []  # directories this lock had to create, outermost first
 
     def __enter__(self) -> "RunLock":
-        ensure_dir(self.path.parent, 0o700)
+        self.created = ensure_dir(self.path.parent, 0o700)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -206,6 +207,7 @@ class Transaction:
         self.dir = base / f"{seq:06d}"
         os.mkdir(self.dir, 0o700)
         self.entries: list[dict[str, Any]] = []
+        self.undo: list[list[str]] = []
         self._seen: set[str] = set()
         self._save(committed=False)
 
@@ -215,6 +217,7 @@ class Transaction:
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
             "committed": committed,
             "entries": self.entries,
+            "undo": self.undo,
         }
         atomic_write(self.dir / "manifest.json", json.dumps(manifest).encode(), 0o600, os.geteuid(), os.getegid())
 
@@ -235,6 +238,11 @@ class Transaction:
                 self._seen.add(str(d))
                 self.entries.append({"path": str(d), "state": FileState("absent").to_json(), "dir": True})
         self.entries.append({"path": key, "state": FileState.read(path).to_json(), "dir": False})
+        self._save(committed=False)
+
+    def add_undo(self, argv: list[str]) -> None:
+        """A command to run after a later rollback has restored the files (``telinit q``)."""
+        self.undo.append(argv)
         self._save(committed=False)
 
     def write(self, path: Path, content: bytes, mode: int, uid: int, gid: int) -> None:

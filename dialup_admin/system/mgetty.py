@@ -20,6 +20,10 @@ CANDIDATES = ("/usr/local/sbin/mgetty", "/sbin/mgetty", "/usr/sbin/mgetty")
 
 _CONFIG_RE = re.compile(rb"(/[\x21-\x7e]*?)/mgetty\.config\x00")
 _LOG_RE = re.compile(rb"(/var/log/[\x21-\x7e]*%s[\x21-\x7e]*)\x00")
+_LOCK_RE = re.compile(rb"(/[\x21-\x7e]*/LCK\.\.%s)\x00")
+_VERSION_RE = re.compile(rb"(?:stable|interim|beta) release ([0-9][\x21-\x7e]*)\x00")
+# mgetty logs its compiled-in options when it prompts: "getlogname (FIDO AUTO_PPP), read:".
+_FEATURES_RE = re.compile(rb"getlogname \(([A-Za-z_ ]+)\), read:")
 
 
 @dataclass(frozen=True)
@@ -85,3 +89,51 @@ def detect(paths: Paths, explicit: str | None = None) -> MgettyLayout:
         "mgetty is not installed: apt-get install mgetty (built with AUTO_PPP), "
         "or build it from source with dialup-admin build-mgetty"
     )
+
+
+def features(data: bytes) -> tuple[str, ...]:
+    """The compiled-in options a binary lists in its log (``AUTO_PPP``, ``FIDO``...).
+
+    mgetty logs ``getlogname (FIDO AUTO_PPP), read:`` when it prompts; the string in
+    the binary names the options it was compiled with (``no opts`` for none).
+    """
+    found: set[str] = set()
+    for m in _FEATURES_RE.finditer(data):
+        words = m.group(1).decode().split()
+        if words != ["no", "opts"]:
+            found.update(words)
+    if b"/AutoPPP" in data:
+        found.add("AUTO_PPP")
+    return tuple(sorted(found))
+
+
+def version(data: bytes) -> str | None:
+    """The release a binary reports with ``mgetty -V`` (``1.2.1``), read from its bytes."""
+    m = _VERSION_RE.search(data)
+    return m.group(1).decode() if m else None
+
+
+def lock_pattern(data: bytes) -> str | None:
+    """The compiled-in UUCP lock file pattern (``/var/lock/LCK..%s``)."""
+    m = _LOCK_RE.search(data)
+    return m.group(1).decode() if m else None
+
+
+def installed(paths: Paths) -> list[MgettyLayout]:
+    """Every mgetty binary on the target, in the order :func:`detect` prefers them."""
+    found: list[MgettyLayout] = []
+    seen: set[str] = set()
+    real_seen: set[str] = set()
+    search = [paths] if paths.is_host else [paths, Paths()]
+    for where in search:
+        for c in CANDIDATES:
+            real = where.of(c)
+            if c in seen or not real.is_file():
+                continue
+            seen.add(c)
+            # /sbin is /usr/sbin on merged-/usr systems: one binary, listed once.
+            if str(real.resolve()) in real_seen:
+                continue
+            real_seen.add(str(real.resolve()))
+            found.append(inspect_binary(real.read_bytes(), c))
+    return found

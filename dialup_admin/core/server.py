@@ -1,0 +1,155 @@
+"""setup-server: the server side of the guide as one plan.
+
+Writes mgetty.config and login.config where the installed mgetty reads them,
+/etc/ppp/options (managed block), options.<tty> per line, the pap-secrets block,
+the inittab lines or systemd unit, and the tool's own server.json.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from dialup_admin.core.plan import FileSpec, Plan, RunCommand
+from dialup_admin.core.state import load_server_json, server_to_json
+from dialup_admin.errors import BadInput, UserError
+from dialup_admin.formats import inittab as inittab_fmt
+from dialup_admin.formats import managed, secrets
+from dialup_admin.model import Server
+from dialup_admin.paths import Paths
+from dialup_admin.render import render
+from dialup_admin.system.mgetty import MgettyLayout
+from dialup_admin.system.services import systemd_running
+
+BLOCK = "server"
+ACCOUNTS_BLOCK = "accounts"  # the pap-secrets entries adduser manages
+PAP_HEADER = "# Secrets for authentication using PAP\n# client\tserver\tsecret\t\t\tIP addresses\n"
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """How to realise a Server on this target."""
+
+    init: str  # inittab | systemd | none
+    mgetty: MgettyLayout
+    pppd: str  # system path named in login.config
+    login: str = "/bin/login"
+    mtu: int = 1500
+    echo_interval: int = 10
+    echo_failure: int = 3
+    force: bool = False
+
+
+def previous_pairs(paths: Paths) -> dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]]:
+    """Address pairs the lines had at the last setup-server, so re-runs never renumber."""
+    data = load_server_json(paths) or {}
+    out = {}
+    for d in data.get("lines", []):
+        try:
+            out[d["tty"]] = (ipaddress.IPv4Address(d["local"]), ipaddress.IPv4Address(d["remote"]))
+        except (KeyError, ValueError):
+            continue
+    return out
+
+
+def _read(paths: Paths, system_path: str) -> bytes:
+    try:
+        return paths.of(system_path).read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
+    """Build the plan that makes the target match ``server``; compare, do not change."""
+    plan = Plan(paths, "setup-server")
+    lay = opts.mgetty
+    if not lay.auto_ppp:
+        plan.notes.append(
+            f"{lay.binary} was built without AUTO_PPP: PPP callers will get login: "
+            "(rebuild it with dialup-admin build-mgetty)"
+        )
+    plan.file(
+        lay.mgetty_config,
+        FileSpec(render("mgetty.config.j2", settings=server.mgetty, lines=server.lines, log_hint=lay.log_file("TTY"))),
+    )
+    # mgetty ignores login.config unless it is root's and 0600 (it falls back to /bin/login).
+    plan.file(lay.login_config, FileSpec(render("login.config.j2", pppd=opts.pppd, login=opts.login), mode=0o600))
+
+    options_body = render("options.j2", mtu=opts.mtu, echo_interval=opts.echo_interval, echo_failure=opts.echo_failure)
+    _block(plan, "/etc/ppp/options", options_body.encode(), 0o644, opts.force)
+    for line in server.lines:
+        plan.file(f"/etc/ppp/options.{line.tty}", FileSpec(render("options.tty.j2", line=line, dns=server.dns)))
+    previous = load_server_json(paths) or {}
+    for old in previous.get("lines", []):
+        tty = old.get("tty")
+        if isinstance(tty, str) and tty not in {ln.tty for ln in server.lines}:
+            plan.remove(f"/etc/ppp/options.{tty}")
+
+    _pap_secrets(plan, opts.force)
+    _service(plan, server, opts)
+    extra = {"init": opts.init, "mgetty_binary": lay.binary, "mgetty_config_dir": lay.config_dir, "pppd": opts.pppd}
+    plan.file("/etc/dialup-admin/server.json", FileSpec(server_to_json(server, extra)))
+    return plan
+
+
+def _block(plan: Plan, system_path: str, body: bytes, mode: int, force: bool) -> bool:
+    """Plan the file at ``system_path`` with our block set to ``body``, the rest untouched."""
+    real = plan.paths.of(system_path)
+    old = _read(plan.paths, system_path)
+    new = managed.merge(old, body, system_path, name=BLOCK, force=force)
+    keep_mode = (real.stat().st_mode & 0o7777) if real.exists() and mode != 0o600 else mode
+    return plan.file(system_path, FileSpec(new, mode=keep_mode))
+
+
+def _pap_secrets(plan: Plan, force: bool) -> None:
+    """Make sure pap-secrets exists, 0600, with our block; never touch the entries in it."""
+    path = "/etc/ppp/pap-secrets"
+    old = _read(plan.paths, path)
+    has_block = managed.split(old, path, name=ACCOUNTS_BLOCK, force=force).body is not None
+    new = old if has_block else managed.merge(old or PAP_HEADER.encode(), b"", path, name=ACCOUNTS_BLOCK, force=force)
+    plan.file(path, FileSpec(new, mode=0o600, redact=secrets.redact_line))
+
+
+def _service(plan: Plan, server: Server, opts: ServerOptions) -> None:
+    mgetty = opts.mgetty.binary
+    if opts.init == "inittab":
+        path = "/etc/inittab"
+        old = _read(plan.paths, path)
+        outside = managed.split(old, path, name=BLOCK, force=opts.force).outside
+        inittab_fmt.check_conflicts(outside, server.lines, path)
+        body = render("inittab.j2", lines=server.lines, mgetty=mgetty).encode()
+        if _block(plan, path, body, 0o644, opts.force) and plan.paths.is_host:
+            plan.command(RunCommand(("telinit", "q"), "make init reread inittab", undo=("telinit", "q")))
+    elif opts.init == "systemd":
+        unit = "/etc/systemd/system/mgetty@.service"
+        plan.file(unit, FileSpec(render("mgetty@.service.j2", mgetty=mgetty)))
+        wants = "/etc/systemd/system/getty.target.wants"
+        wanted = {f"mgetty@{ln.tty}.service" for ln in server.lines}
+        for ln in server.lines:
+            plan.symlink(f"{wants}/mgetty@{ln.tty}.service", unit)
+        wants_dir = plan.paths.of(wants)
+        if wants_dir.is_dir():
+            for p in sorted(wants_dir.glob("mgetty@*.service")):
+                if p.name not in wanted and p.is_symlink():
+                    plan.remove(f"{wants}/{p.name}")
+        if systemd_running(plan.paths) and plan:
+            plan.command(RunCommand(("systemctl", "daemon-reload"), undo=("systemctl", "daemon-reload")))
+            for ln in server.lines:
+                plan.command(RunCommand(("systemctl", "restart", f"mgetty@{ln.tty}.service")))
+    elif opts.init == "none":
+        starts = "; ".join(f"{mgetty} {ln.tty} -D /dev/{ln.tty}" for ln in server.lines)
+        plan.notes.append(f"--init none: keep mgetty running yourself (respawn it after each call): {starts}")
+    else:
+        raise BadInput(f"unknown --init {opts.init!r}")
+
+
+def check_ttys_exist(paths: Paths, server: Server) -> None:
+    """On the running machine every tty must exist (under --root the image may not have /dev)."""
+    if not paths.is_host:
+        return
+    for ln in server.lines:
+        dev = paths.dev(ln.tty)
+        if not dev.exists():
+            raise UserError(f"/dev/{ln.tty} does not exist: check the port name (dmesg | grep tty)")
+        if not dev.is_char_device():
+            raise UserError(f"/dev/{ln.tty} is not a serial device")

@@ -1,0 +1,68 @@
+"""Shared fixtures: a temporary --root tree, running the CLI, snapshots of trees."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from dialup_admin.cli import cli
+
+REPO = Path(__file__).resolve().parent.parent
+TOOL = [sys.executable, "-m", "dialup_admin"]
+
+Snapshot = dict[str, tuple[str, int, int, int, bytes]]
+
+
+def snapshot(root: Path) -> Snapshot:
+    """Every path below ``root`` with its kind, mode, owner and bytes (or link target)."""
+    out: Snapshot = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            st = os.lstat(p)
+            rel = str(p.relative_to(root))
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", 0, st.st_uid, st.st_gid, os.readlink(p).encode())
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("dir", stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, b"")
+            else:
+                out[rel] = ("file", stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, p.read_bytes())
+    return out
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    r = tmp_path / "root"
+    r.mkdir()
+    return r
+
+
+RunCli = Callable[..., Result]
+
+
+@pytest.fixture
+def run(root: Path) -> RunCli:
+    """Run ``dialup-admin --root ROOT ARGS...`` in-process; returns click's Result."""
+
+    def _run(*args: str, input: str | None = None, use_root: bool = True) -> Result:
+        runner = CliRunner()
+        argv = (["--root", str(root)] if use_root else []) + list(args)
+        return runner.invoke(cli, argv, input=input, catch_exceptions=False)
+
+    return _run
+
+
+def run_tool(*args: str, input: bytes | None = None, env: dict[str, str] | None = None,
+             preexec: Callable[[], None] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    """Run the real command in a subprocess (stderr separate, real exit status)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([*TOOL, *args], input=input, capture_output=True, env=full_env,
+                          preexec_fn=preexec, timeout=timeout, cwd=REPO)
