@@ -1,0 +1,671 @@
+"""Hayes modems on pseudo-terminals, joined by a simulated telephone line.
+
+Each modem is a pty: programs (mgetty, pppd, chat, minicom, ``test-modem``) open the
+slave side, ``/dev/pts/N``, as if it were ``/dev/ttyS1``; the simulator holds the
+master side and answers AT commands there. Dialing another modem's number rings it;
+after ``ATA`` (or S0 auto-answer) both get ``CONNECT <speed>`` and bytes are bridged
+raw both ways, optionally throttled to a line speed.
+
+Python use (the test suite and the other lab helpers use exactly this)::
+
+    from dialup_admin.modem.simulator import PhoneLine
+
+    with PhoneLine({"11": "/dev/ttyV0", "12": None}, bps=33600) as line:
+        server_port = line.port("11")   # "/dev/ttyV0", a symlink to /dev/pts/N
+        caller_port = line.port("12")   # "/dev/pts/M" (no symlink asked for)
+        ...                              # run mgetty on server_port, chat/pppd on caller_port
+        line.wait_for("11 CONNECT", timeout=30)
+
+How a real modem's signals map onto a pty:
+
+- The port being *closed* by its last user (mgetty exiting, pppd hanging up) is
+  DTR dropping: it is seen with ``poll()``'s POLLHUP on the master, never with a read
+  that would swallow bytes; the call ends and the other side gets ``NO CARRIER``.
+  A reopen is seen when POLLHUP clears.
+- Setting the port's speed to B0 (how mgetty toggles DTR) is also DTR dropping; the
+  simulator samples the slave's termios through the master (Linux's TCGETS on a pty
+  master reads the slave's settings).
+- The slave is put in raw mode at creation: a slave left in the kernel's default
+  cooked mode echoes what the simulator writes back into the simulator.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import os
+import re
+import select
+import termios
+import threading
+import time
+import tty
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from dialup_admin.errors import BadInput, UserError
+from dialup_admin.modem.hayes import (
+    Action,
+    Answer,
+    Dial,
+    EscapeDetector,
+    Hangup,
+    Hayes,
+    Identity,
+    Online,
+    Output,
+    Result,
+)
+
+DEFAULT_CONNECT_SPEED = 33600
+RING_INTERVAL = 3.0  # seconds between RINGs (a real line: 5-6 s; shorter keeps tests quick)
+CONNECT_DELAY = 0.3  # seconds of "training" between ATA and CONNECT
+REOPEN_CHECK = 0.02  # how often a closed port is checked for being reopened
+DTR_CHECK = 0.1  # how often open ports are checked for speed B0 (DTR dropped)
+BACKLOG = 65536  # bytes queued towards one side before the other side is no longer read
+
+_NUMBER_RE = re.compile(r"^[0-9*#]{1,32}$")
+
+
+class State(enum.Enum):
+    IDLE = "idle"  # command mode, on hook
+    DIALING = "dialing"  # caller: waiting for the callee to answer
+    RINGING = "ringing"  # callee: the phone rings
+    CONNECTING = "connecting"  # both: carrier training after ATA
+    ONLINE = "online"  # both: data mode, bytes bridged
+    ONLINE_COMMAND = "online-command"  # in a call, but in command mode after +++
+
+
+@dataclass
+class _Modem:
+    number: str
+    master: int
+    pty: str
+    link: Path | None
+    hayes: Hayes
+    is_open: bool = False
+    state: State = State.IDLE
+    peer: _Modem | None = None
+    out: bytearray = field(default_factory=bytearray)  # to the DTE (the port's user)
+    line_queue: bytearray = field(default_factory=bytearray)  # data on the wire towards the peer
+    tokens: float = 0.0
+    last_refill: float = 0.0
+    escape: EscapeDetector = field(default_factory=EscapeDetector)
+    next_ring: float | None = None
+    deadline: float | None = None  # DIALING: NO ANSWER; CONNECTING: CONNECT
+    dtr_low: bool = False
+    bytes_in: int = 0  # read from the DTE
+    bytes_out: int = 0  # written to the DTE
+
+    @property
+    def in_call(self) -> bool:
+        return self.state in (State.CONNECTING, State.ONLINE, State.ONLINE_COMMAND)
+
+
+class PhoneLine:
+    """A telephone line with one simulated modem per number.
+
+    ``numbers`` maps each phone number to the path of a symlink to create for its
+    port (``"/dev/ttyV0"``) or ``None`` for no symlink. Options:
+
+    - ``bps``: throttle bridged data to this line speed (10 bits per byte, as 8N1
+      on the wire); ``None`` bridges at full speed.
+    - ``connect_speed``: the speed in ``CONNECT <speed>`` (default ``bps`` or 33600).
+    - ``ring_interval``: seconds between RINGs; ``connect_delay``: ATA to CONNECT.
+    - ``dead``: numbers whose line has no dial tone (``NO DIALTONE`` on ATD).
+    - ``log``: called with one line of text per event (also kept in :attr:`events`).
+
+    Use as a context manager (runs in a background thread), or call :meth:`start`
+    and :meth:`stop`, or :meth:`serve_forever` in the foreground.
+    """
+
+    def __init__(
+        self,
+        numbers: Mapping[str, str | os.PathLike[str] | None],
+        *,
+        bps: int | None = None,
+        connect_speed: int | None = None,
+        ring_interval: float = RING_INTERVAL,
+        connect_delay: float = CONNECT_DELAY,
+        dead: Iterable[str] = (),
+        identity: Identity | None = None,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        if not numbers:
+            raise BadInput("a phone line needs at least one number")
+        for number in numbers:
+            if not _NUMBER_RE.match(number):
+                raise BadInput(f"bad phone number {number!r}: digits, '*' and '#' only")
+        if bps is not None and bps < 50:
+            raise BadInput(f"bad line speed {bps}: at least 50 bps")
+        self.bps = bps
+        self.connect_speed = connect_speed or bps or DEFAULT_CONNECT_SPEED
+        self.ring_interval = ring_interval
+        self.connect_delay = connect_delay
+        self.dead: set[str] = set(dead)
+        self.identity = identity
+        self.events: list[str] = []
+        self._log = log
+        self._wanted = {n: (Path(p) if p is not None else None) for n, p in numbers.items()}
+        self._modems: dict[str, _Modem] = {}
+        self._by_fd: dict[int, _Modem] = {}
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stop = False
+        self._error: BaseException | None = None
+        self._wake_r, self._wake_w = -1, -1
+        self._started = time.monotonic()
+
+    # ---- public API ---------------------------------------------------------------
+    def port(self, number: str) -> str:
+        """The path a program opens to use the modem of ``number`` (symlink if one was asked for)."""
+        m = self._modem(number)
+        return str(m.link) if m.link is not None else m.pty
+
+    def pty(self, number: str) -> str:
+        """The pty slave (``/dev/pts/N``) of ``number``'s modem."""
+        return self._modem(number).pty
+
+    @property
+    def ports(self) -> dict[str, str]:
+        """``{number: port path}`` for every modem."""
+        return {n: self.port(n) for n in self._modems}
+
+    def state(self, number: str) -> str:
+        """The call state of ``number``'s modem: idle, dialing, ringing, connecting, online, online-command."""
+        return self._modem(number).state.value
+
+    def is_open(self, number: str) -> bool:
+        """Whether some program has ``number``'s port open (as last seen by the simulator)."""
+        return self._modem(number).is_open
+
+    def set_dead(self, number: str, dead: bool = True) -> None:
+        """Take ``number``'s line out of service (no dial tone), or put it back."""
+        self._modem(number)
+        with self._cond:
+            (self.dead.add if dead else self.dead.discard)(number)
+        self._wake()
+
+    def wait_for(self, text: str, timeout: float = 10.0, since: int = 0) -> str:
+        """Wait until an event line containing ``text`` is logged (from index ``since``); return it.
+
+        Event lines look like ``"12 DIAL 11"``, ``"11 RING 1"``, ``"11 CONNECT 33600"``,
+        ``"12 NO CARRIER"``, ``"11 port opened"``, ``"11 port closed"``, ``"11 DTR dropped"``.
+        Raises :class:`TimeoutError` after ``timeout`` seconds.
+        """
+        end = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for ev in self.events[since:]:
+                    if text in ev:
+                        return ev
+                left = end - time.monotonic()
+                if left <= 0 or self._error is not None:
+                    raise TimeoutError(f"no event {text!r} within {timeout} s; events: {self.events[-10:]}")
+                self._cond.wait(left)
+
+    def start(self) -> PhoneLine:
+        """Create the ptys and symlinks and run the line in a background thread."""
+        self._open()
+        self._thread = threading.Thread(target=self._run, name="phone-line", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop the line, close the ptys (their users see a hang-up) and remove the symlinks."""
+        self._stop = True
+        self._wake()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._close()
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise RuntimeError(f"phone line failed: {err!r}") from err
+
+    def serve_forever(self, ready: Callable[[PhoneLine], None] | None = None) -> None:
+        """Run the line in the calling thread until :meth:`stop` (from a signal handler)."""
+        self._open()
+        try:
+            if ready is not None:
+                ready(self)
+            self._run()
+        finally:
+            self._close()
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> PhoneLine:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ---- setup and teardown -----------------------------------------------------------
+    def _modem(self, number: str) -> _Modem:
+        try:
+            return self._modems[number]
+        except KeyError:
+            raise BadInput(f"no modem with number {number} on this line") from None
+
+    def _open(self) -> None:
+        self._stop = False
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        try:
+            for number, link in self._wanted.items():
+                master, slave = os.openpty()
+                try:
+                    name = os.ttyname(slave)
+                    # Raw at creation: the kernel's default (cooked, ECHO) would echo every
+                    # result code back to us before a program opens the port.
+                    tty.setraw(slave)
+                    attrs = termios.tcgetattr(slave)
+                    attrs[2] |= termios.CLOCAL
+                    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+                finally:
+                    os.close(slave)
+                os.set_blocking(master, False)
+                modem = _Modem(number, master, name, link, Hayes(self.identity))
+                self._modems[number] = modem
+                self._by_fd[master] = modem
+                if link is not None:
+                    _make_link(link, name)
+                self._event(f"{number} port {self.port(number)} ({name})")
+        except BaseException:
+            self._close()
+            raise
+
+    def _close(self) -> None:
+        for m in self._modems.values():
+            if m.link is not None:
+                try:
+                    if os.readlink(m.link) == m.pty:
+                        os.unlink(m.link)
+                except OSError:
+                    pass
+            try:
+                os.close(m.master)
+            except OSError:
+                pass
+        self._modems.clear()
+        self._by_fd.clear()
+        for fd in (self._wake_r, self._wake_w):
+            if fd >= 0:
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
+
+    def _wake(self) -> None:
+        if self._wake_w >= 0:
+            try:
+                os.write(self._wake_w, b"x")
+            except OSError:
+                pass
+
+    def _event(self, text: str) -> None:
+        with self._cond:
+            self.events.append(text)
+            self._cond.notify_all()
+        if self._log is not None:
+            self._log(text)
+
+    # ---- the event loop -----------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # keep it for stop(); the thread must not die silently
+            self._error = exc
+            self._event(f"simulator error: {exc!r}")
+
+    def _loop(self) -> None:
+        poller = select.poll()
+        registered: dict[int, int] = {}
+        poller.register(self._wake_r, select.POLLIN)
+        next_reopen = next_dtr = 0.0
+        while not self._stop:
+            now = time.monotonic()
+            if now >= next_reopen:
+                self._check_reopened()
+                next_reopen = now + REOPEN_CHECK
+            if now >= next_dtr:
+                self._check_dtr()
+                next_dtr = now + DTR_CHECK
+            self._timers(now)
+            self._pump_line(now)
+            # Build the poll set: only open ports (a closed pty master reports POLLHUP
+            # continuously); stop reading a side whose data the other side cannot take.
+            wanted: dict[int, int] = {}
+            for m in self._modems.values():
+                if not m.is_open:
+                    continue
+                ev = 0
+                peer_backlog = len(m.line_queue) + (len(m.peer.out) if m.peer else 0)
+                if peer_backlog < BACKLOG and len(m.out) < BACKLOG:
+                    ev |= select.POLLIN
+                if m.out:
+                    ev |= select.POLLOUT
+                wanted[m.master] = ev
+            for fd in list(registered):
+                if fd not in wanted:
+                    poller.unregister(fd)
+                    del registered[fd]
+            for fd, ev in wanted.items():
+                if registered.get(fd) != ev:
+                    poller.register(fd, ev)
+                    registered[fd] = ev
+            timeout = self._next_timeout(min(next_reopen, next_dtr))
+            for fd, rev in poller.poll(max(0, int(timeout * 1000 + 0.999))):
+                if fd == self._wake_r:
+                    try:
+                        os.read(self._wake_r, 4096)
+                    except BlockingIOError:
+                        pass
+                    continue
+                m = self._by_fd.get(fd)
+                if m is None or not m.is_open:
+                    continue
+                if rev & (select.POLLIN | select.POLLHUP | select.POLLERR):
+                    self._read(m, closing=bool(rev & (select.POLLHUP | select.POLLERR)))
+                if m.is_open and rev & select.POLLOUT:
+                    self._flush(m)
+
+    def _next_timeout(self, housekeeping: float) -> float:
+        now = time.monotonic()
+        t = housekeeping
+        for m in self._modems.values():
+            for cand in (m.next_ring, m.deadline, m.escape.deadline()):
+                if cand is not None:
+                    t = min(t, cand)
+            if m.line_queue and self.bps:
+                rate = self.bps / 10.0
+                t = min(t, now + max(0.0, (1.0 - m.tokens) / rate))
+        return max(0.0, t - now)
+
+    # ---- port I/O ---------------------------------------------------------------------------
+    def _read(self, m: _Modem, closing: bool) -> None:
+        while True:
+            try:
+                data = os.read(m.master, 65536)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno == errno.EIO:  # no one holds the slave any more
+                    closing = True
+                    break
+                raise
+            if not data:
+                closing = True
+                break
+            m.bytes_in += len(data)
+            self._from_dte(m, data)
+            if len(data) < 65536:
+                break
+        if closing and _hung_up(m.master):
+            self._port_closed(m)
+
+    def _flush(self, m: _Modem) -> None:
+        while m.out:
+            try:
+                n = os.write(m.master, m.out[:4096])
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                if exc.errno == errno.EIO:
+                    m.out.clear()
+                    return
+                raise
+            m.bytes_out += n
+            del m.out[:n]
+
+    def _send(self, m: _Modem, data: bytes) -> None:
+        """Queue bytes for the port's user; dropped when no one has the port open."""
+        if m.is_open and data:
+            m.out += data
+            self._flush(m)
+
+    def _check_reopened(self) -> None:
+        for m in self._modems.values():
+            if m.is_open:
+                continue
+            if _hung_up(m.master):
+                _discard(m.master)  # what a program wrote just before it closed
+                continue
+            m.is_open = True
+            m.hayes.clear_input()
+            m.dtr_low = _dtr_low(m.master)
+            self._event(f"{m.number} port opened")
+
+    def _check_dtr(self) -> None:
+        for m in self._modems.values():
+            if not m.is_open:
+                continue
+            low = _dtr_low(m.master)
+            if low and not m.dtr_low:
+                self._event(f"{m.number} DTR dropped")
+                self._dtr_drop(m)
+            m.dtr_low = low
+
+    def _port_closed(self, m: _Modem) -> None:
+        m.is_open = False
+        m.out.clear()
+        self._event(f"{m.number} port closed")
+        self._dtr_drop(m)
+
+    def _dtr_drop(self, m: _Modem) -> None:
+        """DTR went low (port closed or speed B0): what &D asks for."""
+        mode = m.hayes.settings.dtr_mode
+        m.hayes.clear_input()
+        if mode == 0:
+            return
+        if mode == 1:
+            if m.state is State.ONLINE:
+                m.state = State.ONLINE_COMMAND
+                self._send(m, m.hayes.result(Result.OK))
+            return
+        if m.state is not State.RINGING:  # on hook already: the phone keeps ringing
+            self._hangup(m)
+        if mode == 3:
+            m.hayes.reset()
+
+    # ---- the modem ----------------------------------------------------------------------------
+    def _from_dte(self, m: _Modem, data: bytes) -> None:
+        now = time.monotonic()
+        if m.state is State.ONLINE:
+            m.escape.data(data, now)
+            if self.bps:
+                m.line_queue += data
+            elif m.peer is not None and m.peer.state is State.ONLINE:
+                self._send(m.peer, data)
+            return
+        if m.state is State.DIALING:
+            # Any character typed while dialing aborts the call, as on a real modem.
+            self._hangup(m)
+            self._send(m, m.hayes.result(Result.NO_CARRIER))
+            self._event(f"{m.number} dial aborted")
+            return
+        echo, lines = m.hayes.feed(data)
+        self._send(m, echo)
+        for actions in lines:
+            self._perform(m, actions)
+            if m.state in (State.DIALING, State.CONNECTING, State.ONLINE):
+                m.hayes.clear_input()  # the rest of the input is not commands any more
+                break
+
+    def _perform(self, m: _Modem, actions: list[Action]) -> None:
+        for act in actions:
+            if isinstance(act, Output):
+                self._send(m, act.data)
+            elif isinstance(act, Hangup):
+                if m.state is not State.RINGING:
+                    self._hangup(m)
+            elif isinstance(act, Dial):
+                self._dial(m, act.number)
+            elif isinstance(act, Answer):
+                self._answer(m)
+            elif isinstance(act, Online):
+                if m.state is State.ONLINE_COMMAND and m.peer is not None:
+                    m.state = State.ONLINE
+                    m.escape.reset(time.monotonic())
+                    self._send(m, m.hayes.result(Result.CONNECT, self.connect_speed))
+                else:
+                    self._send(m, m.hayes.result(Result.NO_CARRIER))
+
+    def _dial(self, m: _Modem, number: str) -> None:
+        self._event(f"{m.number} DIAL {number}")
+        if m.in_call or m.state is State.RINGING and m.peer is not None:
+            self._send(m, m.hayes.result(Result.ERROR))
+            return
+        if m.number in self.dead:
+            self._send(m, m.hayes.result(Result.NO_DIALTONE))
+            self._event(f"{m.number} NO DIALTONE")
+            return
+        callee = self._modems.get(number)
+        if not number:
+            self._send(m, m.hayes.result(Result.NO_CARRIER))
+            self._event(f"{m.number} NO CARRIER")
+            return
+        if callee is None or callee is m or not callee.is_open or callee.state is not State.IDLE or number in self.dead:
+            why = "no such number" if callee is None else "not open" if not callee.is_open else callee.state.value
+            self._send(m, m.hayes.result(Result.BUSY))
+            self._event(f"{m.number} BUSY ({number}: {why})")
+            return
+        now = time.monotonic()
+        m.state, m.peer = State.DIALING, callee
+        m.deadline = now + max(1, m.hayes.reg(7))
+        callee.state, callee.peer = State.RINGING, m
+        callee.hayes.registers[1] = 0
+        callee.next_ring = now + 0.05
+
+    def _answer(self, m: _Modem) -> None:
+        if m.state is not State.RINGING or m.peer is None:
+            self._send(m, m.hayes.result(Result.NO_CARRIER))
+            self._event(f"{m.number} ATA without a call: NO CARRIER")
+            return
+        caller = m.peer
+        deadline = time.monotonic() + self.connect_delay
+        for side in (m, caller):
+            side.state = State.CONNECTING
+            side.next_ring = None
+            side.deadline = deadline
+        self._event(f"{m.number} ANSWER")
+
+    def _hangup(self, m: _Modem) -> None:
+        """Put ``m`` on hook; a peer still in the call gets NO CARRIER."""
+        peer = m.peer
+        was = m.state
+        m.state, m.peer = State.IDLE, None
+        m.next_ring = m.deadline = None
+        m.line_queue.clear()
+        if was is not State.IDLE:
+            self._event(f"{m.number} hangup ({was.value})")
+        if peer is None:
+            return
+        pstate = peer.state
+        peer.state, peer.peer = State.IDLE, None
+        peer.next_ring = peer.deadline = None
+        peer.line_queue.clear()
+        if pstate is State.RINGING:
+            self._event(f"{peer.number} ringing stopped")
+        elif pstate is not State.IDLE:
+            self._send(peer, peer.hayes.result(Result.NO_CARRIER))
+            self._event(f"{peer.number} NO CARRIER")
+
+    def _timers(self, now: float) -> None:
+        for m in list(self._modems.values()):
+            if m.state is State.RINGING and m.next_ring is not None and now >= m.next_ring:
+                m.hayes.registers[1] = m.hayes.reg(1) + 1
+                rings = m.hayes.reg(1)
+                self._send(m, m.hayes.result(Result.RING))
+                self._event(f"{m.number} RING {rings}")
+                m.next_ring = now + self.ring_interval
+                s0 = m.hayes.reg(0)
+                if s0 and rings >= s0:
+                    self._answer(m)
+            elif m.state is State.DIALING and m.deadline is not None and now >= m.deadline:
+                callee = m.peer
+                self._hangup(m)
+                self._send(m, m.hayes.result(Result.NO_ANSWER))
+                self._event(f"{m.number} NO ANSWER" + (f" ({callee.number} did not answer)" if callee else ""))
+            elif m.state is State.CONNECTING and m.deadline is not None and now >= m.deadline:
+                m.state, m.deadline = State.ONLINE, None
+                m.escape = EscapeDetector(m.hayes.guard_time, m.hayes.escape_char)
+                m.escape.reset(now)
+                m.tokens, m.last_refill = 0.0, now
+                self._send(m, m.hayes.result(Result.CONNECT, self.connect_speed))
+                self._event(f"{m.number} CONNECT {self.connect_speed}")
+            if m.state is State.ONLINE and m.escape.due(now):
+                m.state = State.ONLINE_COMMAND
+                m.hayes.clear_input()
+                self._send(m, m.hayes.result(Result.OK))
+                self._event(f"{m.number} escape to command mode")
+
+    def _pump_line(self, now: float) -> None:
+        """Move throttled data along the wire at ``bps``/10 bytes per second."""
+        if not self.bps:
+            return
+        rate = self.bps / 10.0
+        burst = max(16.0, rate * 0.02)
+        for m in self._modems.values():
+            m.tokens = min(burst, m.tokens + (now - m.last_refill) * rate)
+            m.last_refill = now
+            if not m.line_queue:
+                continue
+            peer = m.peer
+            if peer is None or m.state not in (State.ONLINE, State.ONLINE_COMMAND):
+                m.line_queue.clear()
+                continue
+            n = min(int(m.tokens), len(m.line_queue))
+            if n <= 0 or len(peer.out) >= BACKLOG:
+                continue
+            chunk = bytes(m.line_queue[:n])
+            del m.line_queue[:n]
+            m.tokens -= n
+            if peer.state is State.ONLINE:
+                self._send(peer, chunk)
+
+
+def _hung_up(master: int) -> bool:
+    """True when no program holds the pty's slave (POLLHUP on the master)."""
+    p = select.poll()
+    p.register(master, select.POLLIN)
+    return any(rev & select.POLLHUP for _, rev in p.poll(0))
+
+
+def _discard(master: int) -> None:
+    while True:
+        try:
+            if not os.read(master, 65536):
+                return
+        except OSError:
+            return
+
+
+def _dtr_low(master: int) -> bool:
+    """Whether the port's user set speed B0, the termios way of dropping DTR."""
+    try:
+        attrs = termios.tcgetattr(master)
+    except termios.error:
+        return False
+    return attrs[5] == termios.B0
+
+
+def _make_link(link: Path, target: str) -> None:
+    """Point ``link`` at the pty, replacing a stale symlink but never a real file."""
+    if link.is_symlink():
+        old = os.readlink(link)
+        if not old.startswith("/dev/pts/"):
+            raise UserError(f"{link} is a symlink to {old}, not to a pty: remove it first or choose another name")
+    elif link.exists():
+        raise UserError(f"{link} already exists and is not a symlink: choose another name for the simulated port")
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
