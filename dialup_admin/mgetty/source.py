@@ -194,6 +194,7 @@ def fetch_debian(dest: Path, paths: Paths, *, reuse: bool = True) -> Fetched:
     Writes only below ``dest`` (private sources file, lists, the downloads, and
     ``apt.log``); the machine's apt sources, lists and caches are untouched.
     """
+    dest = dest.resolve()  # apt runs in dest; its options must not be relative to it
     dest.mkdir(parents=True, exist_ok=True)
     if reuse:
         hit = cached(dest)
@@ -222,8 +223,10 @@ def fetch_debian(dest: Path, paths: Paths, *, reuse: bool = True) -> Fetched:
         raise UserError(f"apt-get source mgetty failed: {commands.last_line(got.stderr or got.stdout)}; see {log}")
     note = None
     if got.returncode != 0:
+        errors = [ln for ln in got.stderr.decode(errors="replace").splitlines() if ln.startswith("E:")]
+        why = errors[0][2:].strip() if errors else commands.last_line(got.stderr)
         note = (
-            f"apt-get exited {got.returncode} ({commands.last_line(got.stderr)}); "
+            f"apt-get exited {got.returncode} ({why}); "
             f"the upstream tarball it did fetch matches the .dsc, and it is all the build needs"
         )
     return Fetched(fetched.tarball, fetched.dsc, fetched.sha256, note)
