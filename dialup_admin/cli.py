@@ -19,19 +19,50 @@ from dialup_admin.context import AppContext, shared_options
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.paths import Paths
 
-COMMAND_MODULES = (
-    "server",
-    "accounts",
-    "modem",
-    "mgetty",
-    "client",
-    "lab",
-    "ops",
-)
+COMMAND_MODULES = ("server", "accounts", "modem", "mgetty", "client", "lab", "ops")
+
+# name -> (module, one-line help), so `--help` and one command load only what they need:
+# importing every area (jinja2, pexpect...) would triple the start-up time.
+# tests/test_cli.py checks this table against the modules' COMMANDS.
+REGISTRY: dict[str, tuple[str, str]] = {
+    "setup-server": ("server", "Set up the dial-in server: mgetty answers, pppd authenticates with PAP."),
+    "rollback": ("server", "Put back every file the last apply changed (run it again to go further back)."),
+    "build-mgetty": ("mgetty", "Build mgetty from source with AUTO_PPP, the guide's way."),
+    "mgetty-info": ("mgetty", "Which mgetty is installed, its paths, and whether it has AUTO_PPP."),
+}
+
+
+def load_module_commands(module: str) -> dict[str, click.Command]:
+    """Import ``dialup_admin.commands.<module>`` and return its commands, with the shared options."""
+    mod = importlib.import_module(f"dialup_admin.commands.{module}")
+    out: dict[str, click.Command] = {}
+    for cmd in getattr(mod, "COMMANDS", ()):
+        have = {o for p in cmd.params for o in getattr(p, "opts", [])}
+        cmd.params.extend(o for o in shared_options() if not have.intersection(o.opts))
+        assert cmd.name is not None
+        out[cmd.name] = cmd
+    return out
 
 
 class Cli(click.Group):
-    """A group that turns every error a user can cause into one line and an exit code."""
+    """A lazy group that turns every error a user can cause into one line and an exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(REGISTRY)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in REGISTRY:
+            return load_module_commands(REGISTRY[cmd_name][0]).get(cmd_name)
+        for module in COMMAND_MODULES:  # a command not (yet) in the table
+            found = load_module_commands(module).get(cmd_name)
+            if found is not None:
+                return found
+        return None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, REGISTRY[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -86,14 +117,6 @@ def cli(ctx: click.Context, root: Path, dry_run: bool, diff: bool, verbose: int,
     if str(root) != "/" and not root.is_dir():
         raise BadInput(f"--root {root} is not a directory")
     ctx.obj = AppContext(paths=Paths(root), dry_run=dry_run, diff=diff, verbose=verbose, json=json_out)
-
-
-for _name in COMMAND_MODULES:
-    _mod = importlib.import_module(f"dialup_admin.commands.{_name}")
-    for _cmd in getattr(_mod, "COMMANDS", ()):
-        _have = {o for p in _cmd.params for o in getattr(p, "opts", [])}
-        _cmd.params.extend(o for o in shared_options() if not _have.intersection(o.opts))
-        cli.add_command(_cmd)
 
 
 def main() -> None:
