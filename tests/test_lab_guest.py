@@ -1,0 +1,176 @@
+"""The lab's guest harness: user-mode Linux guests with kernel PPP.
+
+The e2e tests boot real guests (about 2 s each) and run real pppd between two of
+them over a plain socat pty pair (a null-modem cable; the modem simulator comes later).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dialup_admin.errors import BadInput, UserError
+from dialup_admin.lab import Guest, GuestError, GuestResult
+from dialup_admin.lab.guest import render_init
+from lab_helpers import needs_uml, pty_pair
+
+TOOL = Path(sys.executable).parent / "dialup-admin"
+
+
+def explain(result: GuestResult) -> str:
+    """Everything a failing assertion should show."""
+    return (
+        f"guest {result.name} exit {result.status}\n--- output\n{result.output}"
+        f"--- syslog\n{result.syslog}--- console (tail)\n" + "\n".join(result.console.splitlines()[-30:])
+    )
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+# -- without a guest ---------------------------------------------------------------
+
+
+def test_missing_uml_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("dialup_admin.system.commands.which", lambda program: None)
+    guest = Guest("alpha", "true", folder=tmp_path / "alpha")
+    with pytest.raises(UserError, match="apt-get install user-mode-linux"):
+        guest.start()
+    guest.close()
+
+
+@pytest.mark.parametrize("name", ["", "Upper", "1abc", "a b", "x" * 21, "a/b"])
+def test_guest_name_is_validated(name: str) -> None:
+    with pytest.raises(BadInput):
+        Guest(name, "true")
+
+
+def test_folder_with_a_comma_is_refused(tmp_path: Path) -> None:
+    # The folder is hostfs's mount data and part of init= on the kernel command line.
+    with pytest.raises(BadInput):
+        Guest("alpha", "true", folder=tmp_path / "a,b")
+
+
+def test_init_script_is_valid_shell(tmp_path: Path) -> None:
+    script = tmp_path / "init.sh"
+    script.write_text(render_init("alpha", tmp_path, {"GREETING": "it's here"}, True, True))
+    subprocess.run(["sh", "-n", str(script)], check=True)
+    text = script.read_text()
+    # Module load order: insmod does not resolve dependencies.
+    order = ["crc-ccitt", "slhc", "ppp_generic", "ppp_async", "bsd_comp", "ppp_deflate"]
+    positions = [text.index(f"/{name} ") if f"/{name} " in text else text.index(f"/{name};") for name in order]
+    assert positions == sorted(positions)
+    assert "export GREETING='it'\"'\"'s here'" in text
+
+
+# -- real guests ---------------------------------------------------------------------
+
+
+@pytest.mark.e2e
+@needs_uml
+def test_guest_boots_with_ppp_and_runs_the_tool(tmp_path: Path) -> None:
+    folder = tmp_path / "alpha"
+    folder.mkdir()
+    (folder / "from-host.txt").write_text("hello guest\n")
+    command = f"""
+set -e
+echo "uname $(uname -r)"
+[ -c /dev/ppp ] && echo "ppp device ok"
+{TOOL} --version
+cat from-host.txt
+echo "written by the guest" > from-guest.txt
+echo "# lab" >> /etc/ppp/options && echo "etc writable"
+touch /var/lock/LCK..test && echo "lock dir writable"
+logger -t labtest "hello syslog"
+"""
+    result = Guest("alpha", command, folder=folder).run(timeout=60)
+    assert result.status == 0, explain(result)
+    uml_release = sorted(p.name for p in Path("/usr/lib/uml/modules").iterdir())[-1]
+    assert f"uname {uml_release}" in result.output
+    assert "ppp device ok" in result.output
+    assert "dialup-admin, version" in result.output
+    assert "hello guest" in result.output
+    assert "etc writable" in result.output and "lock dir writable" in result.output
+    assert (folder / "from-guest.txt").read_text() == "written by the guest\n"
+    assert "labtest: hello syslog" in result.syslog
+    # The host's /etc is untouched: the guest wrote to its private copy.
+    assert "# lab" not in Path("/etc/ppp/options").read_text().splitlines()[-1:]
+    assert result.boot_seconds is not None and result.boot_seconds > 0
+
+
+@pytest.mark.e2e
+@needs_uml
+def test_timeout_kills_the_guest_and_says_which_stage(tmp_path: Path) -> None:
+    guest = Guest("stuck", "lab_mark started; sleep 600", folder=tmp_path / "stuck", modules=False)
+    with guest:
+        pgid = guest.pid
+        assert pgid is not None
+        guest.wait_for_file("started", timeout=60)
+        with pytest.raises(GuestError, match="stage command: did not power off within 0.5 s") as info:
+            guest.wait(timeout=0.5)
+        assert info.value.stage == "command"
+        assert not group_alive(pgid)
+        uml_dir = guest.uml_dir
+        assert uml_dir is not None and (uml_dir / guest.umid).is_dir()
+    assert not uml_dir.exists()
+
+
+# Hand-written minimal pppd options (mgetty and the tool's rendered files come later).
+# The host's /etc/ppp/options (Debian: auth, crtscts, lock...) is emptied in the
+# guest's private /etc so only these options count.
+SERVER = """
+: > /etc/ppp/options
+pppd /dev/ttyS1 57600 nodetach local noauth noipv6 10.0.0.1:10.0.0.2 &
+pid=$!
+t0=$(lab_uptime)
+lab_wait_iface ppp0 30 || { echo "no link"; kill $pid; exit 1; }
+awk -v t0="$t0" -v t1="$(lab_uptime)" 'BEGIN { printf "link up after %.2f s\\n", t1 - t0 }'
+busybox ping -c 3 -w 20 10.0.0.2 || { kill $pid; exit 2; }
+# Hang up only when the client's pings have arrived too.
+lab_wait_echos 3 30 || echo "client pings did not arrive"
+kill $pid
+wait $pid
+echo "pppd exit $?"
+"""
+
+CLIENT = """
+: > /etc/ppp/options
+pppd /dev/ttyS1 57600 nodetach local noauth noipv6 noipdefault &
+pid=$!
+lab_wait_iface ppp0 30 || { echo "no link"; kill $pid; exit 1; }
+ip -4 -o addr show dev ppp0
+busybox ping -c 3 -w 20 10.0.0.1 || { kill $pid; exit 2; }
+wait $pid
+echo "pppd exit $?"
+"""
+
+
+@pytest.mark.e2e
+@needs_uml
+def test_two_guests_ping_over_ppp(tmp_path: Path) -> None:
+    started = time.monotonic()
+    with pty_pair() as (line_a, line_b):
+        server = Guest("server", SERVER, serial=[line_a], folder=tmp_path / "server")
+        client = Guest("client", CLIENT, serial=[line_b], folder=tmp_path / "client")
+        with server, client:
+            server_result = server.wait(timeout=60)
+            client_result = client.wait(timeout=30)
+    assert server_result.status == 0, explain(server_result)
+    assert client_result.status == 0, explain(client_result)
+    assert "3 packets transmitted, 3 packets received" in server_result.output, explain(server_result)
+    assert "3 packets transmitted, 3 packets received" in client_result.output, explain(client_result)
+    assert "inet 10.0.0.2 peer 10.0.0.1" in client_result.output
+    assert "local  IP address 10.0.0.1" in server_result.syslog
+    assert "LCP terminated by peer" in client_result.syslog
+    assert time.monotonic() - started < 120
