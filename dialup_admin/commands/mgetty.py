@@ -77,7 +77,7 @@ def build_mgetty(
             app.say(line)
         return
     app.require_root("build-mgetty")
-    result = workflow.build(req, app.say, app.say)
+    result = workflow.build(req, app.say, app.say, lambda m: app.say(m, err=True))
     app.say(f"Installed {result.binary} (mgetty {result.version}, AUTO_PPP) reading {result.config_dir}/")
     if result.picked_by_setup_server:
         app.say("setup-server will use it and write its mgetty.config/login.config there.")

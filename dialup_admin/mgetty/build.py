@@ -117,16 +117,20 @@ def check_toolchain() -> str:
     return make
 
 
-def check_writable(paths: Paths, system_dirs: list[str]) -> None:
-    """Refuse early when the install directories cannot be created or written."""
+def check_writable(paths: Paths, system_dirs: list[str], need_write: bool = True) -> None:
+    """Refuse early when the install directories cannot be created (or, with ``need_write``, written)."""
     for d in system_dirs:
         p = paths.of(d)
         while not p.exists():
             p = p.parent
         if not p.is_dir():
             raise UserError(f"cannot install into {d}: {paths.system(p)} is not a directory")
-        if not os.access(p, os.W_OK | os.X_OK):
+        if need_write and not _writable(p):
             raise UserError(f"cannot install into {d}: {paths.system(p)} is not writable (run as root, or another --prefix)")
+
+
+def _writable(directory: Path) -> bool:
+    return os.access(directory, os.W_OK | os.X_OK)
 
 
 @dataclass

@@ -249,7 +249,7 @@ def _open_tar(tarball: Path) -> tarfile.TarFile:
     try:
         return tarfile.open(tarball, "r:*")
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        raise BadInput(f"{tarball} is not a tar archive (.tar.gz, .tar.bz2, .tar.xz): {exc}") from None
+        raise BadInput(f"{tarball} is not a tar archive (.tar.gz, .tar.bz2, .tar.xz)") from None
 
 
 def _norm(name: str) -> str:

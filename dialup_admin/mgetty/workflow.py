@@ -127,6 +127,7 @@ def describe(req: BuildRequest) -> list[str]:
     if needs_patch or needs_patch is None:
         lines.append(f"  patch   logfile.c: sys_errlist/sys_nerr -> strerror(errnr){'' if needs_patch else ' (if needed)'}")
     lines.append(f"  make    make prefix={req.prefix} {' '.join(b.MAKE_TARGETS)}   (output to {req.log})")
+    b.check_writable(req.paths, [f"{req.prefix}/sbin", b.conf_dir(req.prefix)], need_write=False)
     plan = b.install_plan(req.paths, req.prefix, None)
     lines += [f"  {a.describe()}" for a in plan.actions]
     lines += [f"  note: {n}" for n in plan.notes]
@@ -159,22 +160,24 @@ def _get_source(req: BuildRequest, work: Path, say: Say) -> tuple[Path, str, str
     return s.copy_tree(req.src, work), str(req.src), None, notes
 
 
-def build(req: BuildRequest, say: Say, echo: Say) -> BuildResult:
+def build(req: BuildRequest, say: Say, echo: Say, warn: Say) -> BuildResult:
     """Build and install mgetty with AUTO_PPP under ``req.prefix`` in ``req.paths``.
 
     Changes on the machine: the build log (``req.log``), a temporary build tree
     (removed on success, kept on failure for inspection), ``PREFIX/sbin/mgetty``
     (the previous one kept as ``mgetty.old``) and the config templates
     ``PREFIX/etc/mgetty+sendfax/{login,mgetty}.config`` when absent; all through a
-    journaled plan that ``dialup-admin rollback`` can undo.
+    journaled plan that ``dialup-admin rollback`` can undo. ``say``/``echo`` show
+    progress, ``warn`` the failure details (stderr).
     """
-    _source_kind(req)  # bad SRC before anything else
+    describe(req)  # refuses a bad source (not a tarball, no policy file, checksum) before anything is written
     make = b.check_toolchain()
     b.check_writable(req.paths, [f"{req.prefix}/sbin", b.conf_dir(req.prefix)])
     req.log.parent.mkdir(parents=True, exist_ok=True)
     req.log.write_text(f"dialup-admin build-mgetty, {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
     work = Path(tempfile.mkdtemp(prefix="dialup-admin-mgetty-"))
     ok = False
+    keep = False  # a failed make leaves a tree worth reading; other failures do not
     try:
         say(f"[1/{STAGES}] source")
         tree, source_desc, digest, notes = _get_source(req, work, say)
@@ -183,7 +186,9 @@ def build(req: BuildRequest, say: Say, echo: Say) -> BuildResult:
             say(f"  {n}")
             notes.append(n)
         say(f"[3/{STAGES}] make prefix={req.prefix} {' '.join(b.MAKE_TARGETS)} (log: {req.log})")
-        made = b.run_make(tree, make, req.prefix, req.log, say)
+        keep = True
+        made = b.run_make(tree, make, req.prefix, req.log, warn)
+        keep = False
         say(f"  built in {made.seconds:.1f} s ({made.compiled} files compiled)")
         say(f"[4/{STAGES}] verify")
         b.strip(tree / "mgetty")
@@ -197,10 +202,10 @@ def build(req: BuildRequest, say: Say, echo: Say) -> BuildResult:
             say(f"  {n}")
         ok = True
     finally:
-        if ok:
-            shutil.rmtree(work, ignore_errors=True)
+        if keep and not ok:
+            warn(f"the build tree is kept for inspection: {work}")
         else:
-            say(f"  the build tree is kept for inspection: {work}")
+            shutil.rmtree(work, ignore_errors=True)
     picked = _picked(req.paths, b.sbin_path(req.prefix))
     return BuildResult(
         binary=b.sbin_path(req.prefix),

@@ -1,0 +1,61 @@
+"""The real thing: build-mgetty on the upstream tarball from Debian's sources (slow: one build per session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import run_tool
+from dialup_admin.paths import Paths
+from dialup_admin.system import mgetty as mgetty_sys
+from mgetty_helpers import SOURCE_CACHE, BuiltMgetty, build_real_once
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltMgetty:
+    return build_real_once(tmp_path_factory)
+
+
+def test_real_build_has_auto_ppp(built: BuiltMgetty) -> None:
+    data = built.binary.read_bytes()
+    assert "AUTO_PPP" in mgetty_sys.features(data)
+    assert mgetty_sys.version(data) == "1.2.1"
+    assert built.result["auto_ppp"] is True
+    assert "patched logfile.c: sys_errlist/sys_nerr -> strerror(errnr) (glibc 2.32 removed them)" in built.result["notes"]
+    assert "policy.h: enabled #define AUTO_PPP" in built.result["notes"]
+
+
+def test_setup_server_picks_the_built_binary(built: BuiltMgetty) -> None:
+    layout = mgetty_sys.detect(Paths(built.root))
+    assert layout.binary == "/usr/local/sbin/mgetty"
+    assert layout.config_dir == "/usr/local/etc/mgetty+sendfax"
+    assert layout.log_pattern == "/var/log/mgetty.%s"
+    assert layout.auto_ppp
+    assert built.result["picked_by_setup_server"] is True
+
+
+def test_real_binary_reports_its_paths(built: BuiltMgetty) -> None:
+    import subprocess
+
+    out = subprocess.run([str(built.binary), "-V"], capture_output=True, timeout=10)
+    text = (out.stdout + out.stderr).decode()
+    assert "stable release 1.2.1" in text
+    assert "/usr/local/etc/mgetty+sendfax/mgetty.config" in text
+
+
+def test_config_templates_installed_private(built: BuiltMgetty) -> None:
+    conf = built.root / "usr/local/etc/mgetty+sendfax"
+    for name in ("login.config", "mgetty.config"):
+        assert oct((conf / name).stat().st_mode & 0o777) == "0o600"
+
+
+def test_from_debian_dry_run_uses_the_cache(built: BuiltMgetty, root: Path) -> None:
+    proc = run_tool("--root", str(root), "--dry-run", "build-mgetty", "--from-debian",
+                    "--download-dir", str(SOURCE_CACHE), "--force")  # fmt: skip
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr
+    assert "mgetty_1.2.1.orig.tar.gz (SHA-256 matches mgetty_1.2.1-1.2.dsc)" in out
+    assert "enable #define AUTO_PPP in policy.h" in out
