@@ -213,10 +213,14 @@ class PhoneLine:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
-        """Stop the line, close the ptys (their users see a hang-up) and remove the symlinks."""
+    def shutdown(self) -> None:
+        """Ask the event loop to end (safe from a signal handler); :meth:`serve_forever` then returns."""
         self._stop = True
         self._wake()
+
+    def stop(self) -> None:
+        """Stop the line, close the ptys (their users see a hang-up) and remove the symlinks."""
+        self.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
@@ -366,13 +370,13 @@ class PhoneLine:
                     except BlockingIOError:
                         pass
                     continue
-                m = self._by_fd.get(fd)
-                if m is None or not m.is_open:
+                mod = self._by_fd.get(fd)
+                if mod is None or not mod.is_open:
                     continue
                 if rev & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                    self._read(m, closing=bool(rev & (select.POLLHUP | select.POLLERR)))
-                if m.is_open and rev & select.POLLOUT:
-                    self._flush(m)
+                    self._read(mod, closing=bool(rev & (select.POLLHUP | select.POLLERR)))
+                if mod.is_open and rev & select.POLLOUT:
+                    self._flush(mod)
 
     def _next_timeout(self, housekeeping: float) -> float:
         now = time.monotonic()
@@ -651,7 +655,7 @@ def _dtr_low(master: int) -> bool:
         attrs = termios.tcgetattr(master)
     except termios.error:
         return False
-    return attrs[5] == termios.B0
+    return bool(attrs[5] == termios.B0)
 
 
 def _make_link(link: Path, target: str) -> None:

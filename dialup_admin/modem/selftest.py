@@ -1,0 +1,264 @@
+"""``test-modem``: the guide's minicom checks, automated with pexpect over the port.
+
+The guide types, in minicom, the init string, ``ATX`` and ``ATDT0123456789`` and
+looks for ``OK``. :func:`run_selftest` does that and more, each step timed and
+bounded: attention, reset, init, numeric and verbose result codes, identification
+(ATI0-4), blind dialing (X3), optionally a dial with the expected result, and a clean
+hang-up. The port is locked and opened the way mgetty and pppd do it
+(:mod:`dialup_admin.system.serial`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pexpect
+import pexpect.fdpexpect
+
+from dialup_admin.errors import UserError
+from dialup_admin.paths import Paths
+from dialup_admin.system import serial
+
+GUIDE_INIT = "AT S7=45 S0=0 L1 V1 X4 &c1 E1 Q0"
+RESULTS = ("OK", "CONNECT", "BUSY", "NO CARRIER", "NO DIALTONE", "NO ANSWER", "ERROR")
+
+# A final result code in verbose form, at the start of a line.
+_FINAL = re.compile(
+    rb"(?:\A|[\r\n])(OK|ERROR|CONNECT(?: [^\r\n]*)?|NO CARRIER|BUSY|NO DIAL ?TONE|NO ANSWER|DELAYED|BLACKLISTED)\r"
+)
+_NUMERIC_OK = re.compile(rb"(?:\A|[\r\n])0\r")
+
+
+@dataclass
+class Step:
+    """One command sent to the modem and what came back."""
+
+    name: str
+    command: str
+    ok: bool
+    result: str  # the final result code, or "timeout", "garbage", "hung up"
+    seconds: float
+    text: list[str] = field(default_factory=list)  # information text (ATI...)
+    detail: str = ""
+    required: bool = True
+
+
+@dataclass
+class Report:
+    port: str
+    speed: int
+    ok: bool = False
+    steps: list[Step] = field(default_factory=list)
+    identity: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ModemTalk:
+    """Send AT commands on an open port fd and wait, bounded, for the result code."""
+
+    def __init__(self, fd: int, log: Callable[[str], None] | None = None) -> None:
+        self.child: pexpect.fdpexpect.fdspawn[bytes] = pexpect.fdpexpect.fdspawn(fd, timeout=5)
+        self._log = log
+
+    def drain(self) -> bytes:
+        """Read and forget what the modem sent unasked (late LFs, RINGs)."""
+        got = b""
+        while True:
+            try:
+                got += self.child.read_nonblocking(4096, timeout=0)
+            except (pexpect.TIMEOUT, pexpect.EOF):
+                break
+        got = self.child.buffer + got
+        self.child.buffer = b""
+        return got
+
+    def send(self, data: bytes) -> None:
+        self.child.send(data)
+
+    def command(self, name: str, cmd: str, timeout: float, *, numeric: bool = False, required: bool = True) -> Step:
+        """Send ``cmd`` + CR and wait up to ``timeout`` s for a final result code."""
+        self.drain()
+        start = time.monotonic()
+        raw = cmd.encode("latin-1") + b"\r"
+        if self._log:
+            self._log(f">>> {cmd}")
+        self.child.send(raw)
+        return self.wait(name, cmd, timeout, start=start, numeric=numeric, required=required)
+
+    def wait(
+        self,
+        name: str,
+        cmd: str,
+        timeout: float,
+        *,
+        start: float | None = None,
+        numeric: bool = False,
+        required: bool = True,
+    ) -> Step:
+        """Wait for a final result code after something was sent."""
+        start = time.monotonic() if start is None else start
+        pattern = _NUMERIC_OK if numeric else _FINAL
+        idx = self.child.expect([pattern, pexpect.TIMEOUT, pexpect.EOF], timeout=timeout)
+        seconds = time.monotonic() - start
+        before = self.child.before if isinstance(self.child.before, bytes) else b""
+        text = _info_lines(before, cmd)
+        if idx == 0:
+            m = self.child.match
+            assert isinstance(m, re.Match)
+            result = "OK" if numeric else m.group(1).decode("latin-1").replace("NO DIAL TONE", "NO DIALTONE")
+            if result == "OK" and not text and cmd.upper().startswith("ATI"):
+                # ATI2 on Hayes modems answers "OK" (its ROM test) before the final OK.
+                if self.child.expect([_FINAL, pexpect.TIMEOUT, pexpect.EOF], timeout=0.2) == 0:
+                    text = ["OK"]
+                    seconds = time.monotonic() - start
+            if self._log:
+                self._log(f"<<< {' | '.join(text + [result])} ({seconds:.3f} s)")
+            return Step(name, cmd, result in ("OK",), result, seconds, text, required=required)
+        if idx == 2:
+            return Step(name, cmd, False, "hung up", seconds, text, "the port hung up (device gone?)", required)
+        if text:
+            shown = " | ".join(text)[:80]
+            return Step(
+                name, cmd, False, "garbage", seconds, text, f"no result code within {timeout:g} s, got: {shown!r}", required
+            )
+        return Step(name, cmd, False, "timeout", seconds, [], f"no answer within {timeout:g} s", required)
+
+
+def _info_lines(before: bytes, cmd: str) -> list[str]:
+    """The lines of text a modem sent before its result, without the echo of ``cmd``."""
+    text = before.decode("latin-1")
+    lines = [ln.strip() for ln in re.split(r"[\r\n]+", text)]
+    return [ln for ln in lines if ln and ln != cmd.strip() and ln not in ("+++",)]
+
+
+def run_selftest(
+    paths: Paths,
+    port: str,
+    *,
+    init: str = GUIDE_INIT,
+    dial: str | None = None,
+    expect: str = "CONNECT",
+    speed: int = 57600,
+    timeout: float = 2.0,
+    dial_timeout: float = 60.0,
+    log: Callable[[str], None] | None = None,
+) -> Report:
+    """Lock and open ``port``, run the checks, hang up, close, unlock; return the report.
+
+    Raises :class:`UserError` (one line) when the port cannot be used at all: missing,
+    permission denied, not a tty, locked by another live process. A silent or
+    confused modem is a failed report, not an exception.
+    """
+    report = Report(port=port, speed=speed)
+    t0 = time.monotonic()
+    lock = serial.PortLock(paths, port)
+    lock.acquire()
+    report.notes.extend(lock.notes)
+    try:
+        fd = serial.open_port(port, speed)
+        try:
+            _run_steps(ModemTalk(fd, log), report, init, dial, expect, timeout, dial_timeout)
+        finally:
+            os.close(fd)  # HUPCL: DTR drops, a modem still in a call hangs up
+    finally:
+        lock.release()
+    report.seconds = round(time.monotonic() - t0, 4)
+    failed = [s for s in report.steps if s.required and not s.ok]
+    report.ok = not failed
+    if failed and not report.error:
+        s = failed[0]
+        report.error = f"{s.name}: {s.command} -> {s.result}" + (f" ({s.detail})" if s.detail else "")
+    return report
+
+
+def _run_steps(
+    talk: ModemTalk, report: Report, init: str, dial: str | None, expect: str, timeout: float, dial_timeout: float
+) -> None:
+    steps = report.steps
+
+    def do(step: Step) -> bool:
+        step.seconds = round(step.seconds, 4)
+        steps.append(step)
+        return step.ok or not step.required
+
+    # Attention: two tries, the first may land in a half-typed line.
+    first = talk.command("attention", "AT", timeout)
+    if not first.ok and first.result in ("timeout", "garbage"):
+        first = talk.command("attention", "AT", timeout)
+    if not do(first):
+        if first.result == "timeout":
+            report.error = (
+                f"the modem on {report.port} is silent: no answer to AT within {timeout:g} s "
+                "(is it powered on and cabled, is the speed right?)"
+            )
+        elif first.result == "garbage":
+            report.error = f"{report.port} answers, but not like a modem: {first.detail}"
+        return
+    if not do(talk.command("reset", "ATZ", max(timeout, 3.0))):
+        return
+    if not do(talk.command("init string", init, max(timeout, 3.0))):
+        report.error = f"the modem did not accept the init string {init!r}: {steps[-1].result}"
+        return
+    do(talk.command("numeric result codes", "ATV0", timeout, numeric=True))
+    if not do(talk.command("verbose result codes", "ATV1", timeout)):
+        return
+    for n in range(5):
+        st = talk.command(f"identification {n}", f"ATI{n}", timeout, required=False)
+        if st.result == "ERROR":
+            st.detail = "not supported by this modem"
+        elif st.ok:
+            report.identity[f"ATI{n}"] = " ".join(st.text)
+        do(st)
+    # The guide's ATX: dial without waiting for a dial tone. X3 dials blind like X0 but
+    # still reports BUSY and the connect speed, so the dial step can tell them apart.
+    if not do(talk.command("blind dialing", "ATX3", timeout)):
+        return
+    if dial is not None:
+        st = talk.command("dial", f"ATDT{dial}", dial_timeout)
+        got = st.result
+        st.ok = got == expect or (expect == "CONNECT" and got.startswith("CONNECT ")) or got.startswith(expect + " ")
+        if not st.ok and got not in ("timeout", "garbage", "hung up"):
+            st.detail = f"expected {expect}"
+        do(st)
+        if got.startswith("CONNECT"):
+            # Back to command mode: guard time, +++, guard time, OK.
+            time.sleep(1.1)
+            talk.drain()
+            start = time.monotonic()
+            talk.send(b"+++")
+            do(talk.wait("escape to command mode", "+++", 4.0, start=start))
+    do(talk.command("hang up", "ATH0", max(timeout, 3.0)))
+
+
+def describe(report: Report) -> list[str]:
+    """The human report, one line per step."""
+    out = [f"test-modem {report.port} at {report.speed} bps"]
+    for note in report.notes:
+        out.append(f"  note: {note}")
+    for s in report.steps:
+        mark = "ok  " if s.ok else ("--  " if not s.required else "FAIL")
+        extra = f"  {' | '.join(s.text)}" if s.text else ""
+        det = f"  ({s.detail})" if s.detail else ""
+        out.append(f"  {mark} {s.name:<22} {s.command:<36} {s.result:<14} {s.seconds * 1000:7.1f} ms{extra}{det}")
+    verdict = "PASS" if report.ok else "FAIL"
+    out.append(f"{verdict}: {len(report.steps)} steps in {report.seconds:.2f} s")
+    if report.error:
+        out.append(f"  {report.error}")
+    return out
+
+
+def check_expect(value: str) -> str:
+    v = value.upper().replace("_", " ")
+    if v not in RESULTS:
+        raise UserError(f"unknown result {value!r}: one of {', '.join(RESULTS)}", exit_code=2)
+    return v
