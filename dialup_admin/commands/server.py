@@ -8,6 +8,7 @@ import click
 
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import rollback as rollback_core
+from dialup_admin.core import sharing
 from dialup_admin.core.plan import apply, display
 from dialup_admin.core.server import ServerOptions, check_ttys_exist, plan_server, previous_pairs
 from dialup_admin.errors import UserError
@@ -56,6 +57,12 @@ def find_pppd(paths: Paths) -> str:
 @click.option("--data-only/--no-data-only", default=True, show_default=True, help="Refuse fax calls.")
 @click.option("--toggle-dtr/--no-toggle-dtr", default=True, show_default=True, help="Reset the modem with DTR at start.")
 @click.option("--force", is_flag=True, help="Overwrite a managed block that was edited by hand, or has broken markers.")
+@click.option("--share-internet", "share_internet", metavar="IFACE",
+              help="Callers reach the internet through IFACE (forwarding + an nftables masquerade table). "
+                   "Kept on later runs until --no-share-internet.")
+@click.option("--no-share-internet", "no_share", is_flag=True, help="Stop sharing: remove the NAT table and its files.")
+@click.option("--proxyarp/--no-proxyarp", "proxyarp", default=None,
+              help="pppd answers ARP for callers on the LAN. Default: on when the pool lies inside a LAN of this host.")
 @pass_app
 def setup_server(
     app: AppContext,
@@ -71,6 +78,9 @@ def setup_server(
     data_only: bool,
     toggle_dtr: bool,
     force: bool,
+    share_internet: str | None,
+    no_share: bool,
+    proxyarp: bool | None,
 ) -> None:
     """Set up the dial-in server: mgetty answers, pppd authenticates with PAP.
 
@@ -83,6 +93,9 @@ def setup_server(
       /etc/ppp/pap-secrets            the block adduser fills (0600)
       /etc/inittab or systemd unit    S1:2345:respawn:mgetty ttyS1 -D /dev/ttyS1, then telinit q
       /etc/dialup-admin/server.json   what was set up, for the other commands
+      /etc/ppp/ip-up.d/dialup-admin   session records (and ip-down.d; see dialup-admin sessions)
+      with --share-internet: /etc/dialup-admin/nat.nft (nftables table dialup_admin),
+      /etc/sysctl.d/60-dialup-admin.conf (ip_forward), dialup-admin-nat.service
 
     \b
     Examples:
@@ -90,6 +103,7 @@ def setup_server(
       sudo dialup-admin setup-server --tty ttyS1 --tty ttyS3 --pool 192.168.32.0/24 --dns 192.168.32.1
       dialup-admin --root /srv/img setup-server --tty ttyS1
       dialup-admin setup-server --tty ttyS1 --dry-run --diff
+      sudo dialup-admin setup-server --tty ttyS1 --share-internet eth0
     """
     specs = [parse_tty_spec(t) for t in ttys]
     net = parse_pool(pool)
@@ -106,12 +120,17 @@ def setup_server(
     dns_addrs = tuple(ipv4(d, "DNS address") for d in dns)
     if len(dns_addrs) > 2:
         raise UserError("at most two --dns servers (pppd hands callers a primary and a secondary)", exit_code=2)
+    share = sharing.choose_share(app.paths, share_internet, no_share)
+    if share is not None and not dns_addrs:
+        dns_addrs = sharing.pick_dns(app.paths, lines)
     server = Server(lines=lines, pool=net, dns=dns_addrs, mgetty=settings)
     app.require_root("setup-server")
     check_ttys_exist(app.paths, server)
     layout = mgetty_sys.detect(app.paths, mgetty_path)
     chosen_init = detect_init(app.paths) if init == "auto" else init
-    opts = ServerOptions(init=chosen_init, mgetty=layout, pppd=find_pppd(app.paths), force=force)
+    opts = ServerOptions(init=chosen_init, mgetty=layout, pppd=find_pppd(app.paths), force=force,
+                         share_internet=share,
+                         proxyarp=sharing.pool_in_lan(app.paths, net) if proxyarp is None else proxyarp)
     plan = plan_server(app.paths, server, opts)
     display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
     if app.dry_run or not plan:

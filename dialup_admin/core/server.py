@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from dialup_admin.core import sessions, sharing
 from dialup_admin.core.plan import FileSpec, Plan, RunCommand
 from dialup_admin.core.state import load_server_json, server_to_json
 from dialup_admin.errors import BadInput, UserError
@@ -38,6 +39,8 @@ class ServerOptions:
     echo_interval: int = 10
     echo_failure: int = 3
     force: bool = False
+    share_internet: str | None = None  # upstream interface for callers' NAT (core/sharing.py)
+    proxyarp: bool = False  # the pool lies inside the LAN: answer ARP for callers
 
 
 def previous_pairs(paths: Paths) -> dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]]:
@@ -78,7 +81,8 @@ def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
     options_body = render("options.j2", mtu=opts.mtu, echo_interval=opts.echo_interval, echo_failure=opts.echo_failure)
     _block(plan, "/etc/ppp/options", options_body.encode(), 0o644, opts.force)
     for line in server.lines:
-        plan.file(f"/etc/ppp/options.{line.tty}", FileSpec(render("options.tty.j2", line=line, dns=server.dns)))
+        tty_opts = render("options.tty.j2", line=line, dns=server.dns, proxyarp=opts.proxyarp)
+        plan.file(f"/etc/ppp/options.{line.tty}", FileSpec(tty_opts))
     previous = load_server_json(paths) or {}
     for old in previous.get("lines", []):
         tty = old.get("tty")
@@ -86,8 +90,11 @@ def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
             plan.remove(f"/etc/ppp/options.{tty}")
 
     _pap_secrets(plan, opts.force)
+    sessions.plan_hooks(plan, opts.force)
+    sharing.plan_sharing(plan, server.pool, sharing.SharePlan(opts.share_internet, opts.init))
     _service(plan, server, opts)
-    extra = {"init": opts.init, "mgetty_binary": lay.binary, "mgetty_config_dir": lay.config_dir, "pppd": opts.pppd}
+    extra = {"init": opts.init, "mgetty_binary": lay.binary, "mgetty_config_dir": lay.config_dir, "pppd": opts.pppd,
+             "share_internet": opts.share_internet, "proxyarp": opts.proxyarp}
     plan.file("/etc/dialup-admin/server.json", FileSpec(server_to_json(server, extra)))
     return plan
 
