@@ -185,3 +185,177 @@ def build_real_once(tmp_path_factory: pytest.TempPathFactory) -> BuiltMgetty:
     built = BuiltMgetty(root, root / "usr/local/sbin/mgetty", seconds, json.loads(proc.stdout), proc.stderr.decode())
     _BUILT["real"] = built
     return built
+
+
+# --- real mgetty on the simulated line --------------------------------------------------------
+RECORDER_C = r"""
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+/* Stands in for pppd (and /bin/login): records when it started, its stdin and argv. */
+int main(int argc, char **argv) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    FILE *f = fopen(RECORD_FILE ".tmp", "w");
+    if (f == NULL) return 99;
+    char *tty = ttyname(0);
+    fprintf(f, "%ld.%09ld\n%s\n", (long)ts.tv_sec, ts.tv_nsec, tty ? tty : "-");
+    for (int i = 0; i < argc; i++) fprintf(f, "%s\n", argv[i]);
+    fclose(f);
+    rename(RECORD_FILE ".tmp", RECORD_FILE);
+    printf("\r\nRECORDER RAN AS %s\r\n", argv[0]);
+    fflush(stdout);
+    sleep(1);
+    return 0;
+}
+"""
+
+# Inside the private mount namespace: bind the test's files over the system paths
+# mgetty has compiled in, then become mgetty (same pid: the test can signal it).
+NS_WRAPPER = r"""
+import json, os, subprocess, sys
+spec = json.loads(sys.argv[1])
+for src, dst in spec["binds"]:
+    subprocess.run(["mount", "--bind", src, dst], check=True)
+os.execv(spec["argv"][0], spec["argv"])
+"""
+
+RECORD_IN_NS = "/run/recorder.out"  # the private /run of the namespace
+
+
+def compile_recorder(workdir: Path) -> Path:
+    """Build the recording stand-in for pppd; it writes to /run/recorder.out in the namespace."""
+    src = workdir / "recorder.c"
+    src.write_text(RECORDER_C)
+    out = workdir / "recorder"
+    subprocess.run(["cc", "-O2", f'-DRECORD_FILE="{RECORD_IN_NS}"', "-o", str(out), str(src)], check=True)
+    return out
+
+
+@dataclass
+class Recorded:
+    started: float  # wall clock when the stand-in started
+    tty: str
+    argv: list[str]
+
+
+def read_record(run_dir: Path) -> Recorded | None:
+    f = run_dir / Path(RECORD_IN_NS).name
+    if not f.is_file():
+        return None
+    lines = f.read_text().splitlines()
+    return Recorded(float(lines[0]), lines[1], lines[2:])
+
+
+def inittab_argv(root: Path) -> list[str]:
+    """The mgetty command of the inittab line setup-server rendered (``S0:2345:respawn:...``)."""
+    for line in (root / "etc/inittab").read_text().splitlines():
+        parts = line.split(":", 3)
+        if len(parts) == 4 and not line.startswith("#") and "mgetty" in parts[3]:
+            return parts[3].split()
+    raise AssertionError("no mgetty line in the rendered inittab")
+
+
+@dataclass
+class Isolated:
+    """Private directories that stand in for /run and /var/log inside the namespace."""
+
+    run_dir: Path
+    log_dir: Path
+
+    @classmethod
+    def make(cls, base: Path) -> "Isolated":
+        run_dir, log_dir = base / "run", base / "log"
+        (run_dir / "lock").mkdir(parents=True)
+        (log_dir / "mgetty").mkdir(parents=True)  # Debian's binary logs to /var/log/mgetty/
+        (log_dir / "wtmp").touch()
+        return cls(run_dir, log_dir)
+
+
+def start_mgetty(argv: list[str], binds: list[tuple[Path | str, str]]) -> subprocess.Popen[bytes]:
+    """Start ``argv`` (mgetty) in a private mount namespace with ``binds`` (host path, system path)."""
+    spec = {"argv": argv, "binds": [[str(s), d] for s, d in binds]}
+    return subprocess.Popen(
+        ["unshare", "--mount", "--propagation", "private", sys.executable, "-c", NS_WRAPPER, json.dumps(spec)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def stop(proc: subprocess.Popen[bytes]) -> bytes:
+    """Stop a process we started (by its pid) and return its output."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+    assert proc.stdout is not None
+    return proc.stdout.read()
+
+
+def fcs16(data: bytes) -> int:
+    fcs = 0xFFFF
+    for byte in data:
+        fcs ^= byte
+        for _ in range(8):
+            fcs = (fcs >> 1) ^ 0x8408 if fcs & 1 else fcs >> 1
+    return fcs ^ 0xFFFF
+
+
+def ppp_frame(protocol: int, payload: bytes) -> bytes:
+    """An HDLC-framed PPP packet as pppd sends it on a fresh link (all control chars escaped)."""
+    body = bytes([0xFF, 0x03, protocol >> 8, protocol & 0xFF]) + payload
+    fcs = fcs16(body)
+    body += bytes([fcs & 0xFF, fcs >> 8])
+    out = bytearray(b"~")
+    for byte in body:
+        if byte < 0x20 or byte in (0x7E, 0x7D):
+            out += bytes([0x7D, byte ^ 0x20])
+        else:
+            out.append(byte)
+    return bytes(out + b"~")
+
+
+def lcp_configure_request() -> bytes:
+    """LCP Configure-Request (id 1) with a magic number: starts ``~\\xff\\x7d\\x23\\xc0\\x21``."""
+    options = bytes([5, 6, 0x12, 0x34, 0x56, 0x78])  # magic number
+    return ppp_frame(0xC021, bytes([1, 1, 0, 4 + len(options)]) + options)
+
+
+class Port:
+    """The caller's side: a simulated modem port opened raw, with a tiny expect()."""
+
+    def __init__(self, path: str) -> None:
+        import termios
+        import tty
+
+        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(self.fd)
+        attrs = termios.tcgetattr(self.fd)
+        attrs[2] |= termios.CLOCAL
+        termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
+        self.seen = b""
+
+    def send(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def expect(self, pattern: bytes, timeout: float = 30.0) -> bytes:
+        import select
+
+        end = time.monotonic() + timeout
+        while pattern not in self.seen:
+            left = end - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no {pattern!r} within {timeout} s; got {self.seen[-300:]!r}")
+            r, _, _ = select.select([self.fd], [], [], left)
+            if r:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                self.seen += chunk
+        return self.seen
+
+    def close(self) -> None:
+        os.close(self.fd)
