@@ -60,3 +60,33 @@ def pty_pair(timeout: float = 10) -> Iterator[tuple[Path, Path]]:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# Hand-written minimal pppd options (mgetty and the tool's rendered files come later).
+# The host's /etc/ppp/options (Debian: auth, crtscts, lock...) is emptied in the
+# guest's private /etc so only these options count.
+PPP_SERVER = """
+: > /etc/ppp/options
+pppd /dev/ttyS1 57600 nodetach local noauth noipv6 10.0.0.1:10.0.0.2 &
+pid=$!
+t0=$(lab_uptime)
+lab_wait_iface ppp0 30 || { echo "no link"; kill $pid; exit 1; }
+awk -v t0="$t0" -v t1="$(lab_uptime)" 'BEGIN { printf "link up after %.2f s\\n", t1 - t0 }'
+busybox ping -c 3 -w 20 10.0.0.2 || { kill $pid; exit 2; }
+# Hang up only when the client's pings have arrived too.
+lab_wait_echos 3 30 || echo "client pings did not arrive"
+kill $pid
+wait $pid
+echo "pppd exit $?"
+"""
+
+PPP_CLIENT = """
+: > /etc/ppp/options
+pppd /dev/ttyS1 57600 nodetach local noauth noipv6 noipdefault &
+pid=$!
+lab_wait_iface ppp0 30 || { echo "no link"; kill $pid; exit 1; }
+ip -4 -o addr show dev ppp0
+busybox ping -c 3 -w 20 10.0.0.1 || { kill $pid; exit 2; }
+wait $pid
+echo "pppd exit $?"
+"""

@@ -7,9 +7,11 @@ them over a plain socat pty pair (a null-modem cable; the modem simulator comes 
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 import time
+import tty
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ import pytest
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.lab import Guest, GuestError, GuestResult
 from dialup_admin.lab.guest import render_init
-from lab_helpers import needs_uml, pty_pair
+from lab_helpers import PPP_CLIENT, PPP_SERVER, needs_uml, pty_pair
 
 TOOL = Path(sys.executable).parent / "dialup-admin"
 
@@ -126,43 +128,13 @@ def test_timeout_kills_the_guest_and_says_which_stage(tmp_path: Path) -> None:
     assert not uml_dir.exists()
 
 
-# Hand-written minimal pppd options (mgetty and the tool's rendered files come later).
-# The host's /etc/ppp/options (Debian: auth, crtscts, lock...) is emptied in the
-# guest's private /etc so only these options count.
-SERVER = """
-: > /etc/ppp/options
-pppd /dev/ttyS1 57600 nodetach local noauth noipv6 10.0.0.1:10.0.0.2 &
-pid=$!
-t0=$(lab_uptime)
-lab_wait_iface ppp0 30 || { echo "no link"; kill $pid; exit 1; }
-awk -v t0="$t0" -v t1="$(lab_uptime)" 'BEGIN { printf "link up after %.2f s\\n", t1 - t0 }'
-busybox ping -c 3 -w 20 10.0.0.2 || { kill $pid; exit 2; }
-# Hang up only when the client's pings have arrived too.
-lab_wait_echos 3 30 || echo "client pings did not arrive"
-kill $pid
-wait $pid
-echo "pppd exit $?"
-"""
-
-CLIENT = """
-: > /etc/ppp/options
-pppd /dev/ttyS1 57600 nodetach local noauth noipv6 noipdefault &
-pid=$!
-lab_wait_iface ppp0 30 || { echo "no link"; kill $pid; exit 1; }
-ip -4 -o addr show dev ppp0
-busybox ping -c 3 -w 20 10.0.0.1 || { kill $pid; exit 2; }
-wait $pid
-echo "pppd exit $?"
-"""
-
-
 @pytest.mark.e2e
 @needs_uml
 def test_two_guests_ping_over_ppp(tmp_path: Path) -> None:
     started = time.monotonic()
     with pty_pair() as (line_a, line_b):
-        server = Guest("server", SERVER, serial=[line_a], folder=tmp_path / "server")
-        client = Guest("client", CLIENT, serial=[line_b], folder=tmp_path / "client")
+        server = Guest("server", PPP_SERVER, serial=[line_a], folder=tmp_path / "server")
+        client = Guest("client", PPP_CLIENT, serial=[line_b], folder=tmp_path / "client")
         with server, client:
             server_result = server.wait(timeout=60)
             client_result = client.wait(timeout=30)
@@ -174,3 +146,38 @@ def test_two_guests_ping_over_ppp(tmp_path: Path) -> None:
     assert "local  IP address 10.0.0.1" in server_result.syslog
     assert "LCP terminated by peer" in client_result.syslog
     assert time.monotonic() - started < 120
+
+
+@pytest.mark.e2e
+@needs_uml
+def test_serial_lines_are_ttys1_ttys2_in_order(tmp_path: Path) -> None:
+    masters, slaves = [], []
+    for _ in range(2):
+        master, slave = os.openpty()
+        tty.setraw(slave)
+        masters.append(master)
+        slaves.append(slave)
+    try:
+        command = "printf 'line-one\\n' > /dev/ttyS1 && printf 'line-two\\n' > /dev/ttyS2"
+        guest = Guest("lines", command, serial=[os.ttyname(s) for s in slaves], folder=tmp_path / "g", modules=False)
+        result = guest.run(timeout=60)
+        assert result.status == 0, explain(result)
+        seen = [read_available(m) for m in masters]
+    finally:
+        for fd in masters + slaves:
+            os.close(fd)
+    assert "line-one" in seen[0] and "line-two" not in seen[0]
+    assert "line-two" in seen[1]
+
+
+def read_available(fd: int) -> str:
+    data = b""
+    while select.select([fd], [], [], 0.5)[0]:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: every slave side closed
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace")

@@ -227,7 +227,7 @@ LAB_FOLDER=$FOLDER
 export LAB_GUEST LAB_FOLDER
 STAGE=start
 
-stage() {{ STAGE=$1; up=?; read up rest < /proc/uptime 2>/dev/null; echo "{STAGE_MARK}$1 at $up s"; }}
+stage() {{ STAGE=$1; read up rest < /proc/uptime 2>/dev/null || up=?; echo "{STAGE_MARK}$1 at $up s"; }}
 fail() {{
     echo "{FAIL_MARK}$STAGE: $*"
     busybox poweroff -f
@@ -544,6 +544,8 @@ class Guest:
             return ""
 
     def _error(self, message: str) -> GuestError:
+        # The error points at the folder's logs: a temporary folder must outlive close().
+        self.keep = True
         stage = self.stage()
         failed = [ln for ln in self._read(CONSOLE).splitlines() if FAIL_MARK in ln]
         if failed:
