@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import select
 import subprocess
-import sys
 import time
 import tty
 from pathlib import Path
@@ -18,10 +17,10 @@ import pytest
 
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.lab import Guest, GuestError, GuestResult
-from dialup_admin.lab.guest import render_init
+from dialup_admin.lab.guest import render_init, tool_command, visible_in_guest
 from lab_helpers import PPP_CLIENT, PPP_SERVER, needs_uml, pty_pair
 
-TOOL = Path(sys.executable).parent / "dialup-admin"
+TOOL = tool_command()
 
 
 def explain(result: GuestResult) -> str:
@@ -62,6 +61,13 @@ def test_folder_with_a_comma_is_refused(tmp_path: Path) -> None:
     # The folder is hostfs's mount data and part of init= on the kernel command line.
     with pytest.raises(BadInput):
         Guest("alpha", "true", folder=tmp_path / "a,b")
+
+
+def test_guest_tmpfs_hides_host_dirs() -> None:
+    assert not visible_in_guest("/tmp/venv/bin/dialup-admin")
+    assert not visible_in_guest("/run")
+    assert visible_in_guest("/runaway/x")
+    assert visible_in_guest("/usr/sbin/pppd")
 
 
 def test_init_script_is_valid_shell(tmp_path: Path) -> None:
@@ -114,11 +120,15 @@ logger -t labtest "hello syslog"
 @pytest.mark.e2e
 @needs_uml
 def test_timeout_kills_the_guest_and_says_which_stage(tmp_path: Path) -> None:
-    guest = Guest("stuck", "lab_mark started; sleep 600", folder=tmp_path / "stuck", modules=False)
+    command = "lab_mark started; lab_wait_file go 30 && cat go > seen; sleep 600"
+    guest = Guest("stuck", command, folder=tmp_path / "stuck", modules=False)
     with guest:
         pgid = guest.pid
         assert pgid is not None
         guest.wait_for_file("started", timeout=60)
+        # Files the host makes while the guest runs reach it, and back.
+        (guest.folder / "go").write_text("from the host\n")
+        assert guest.wait_for_file("seen", timeout=30).read_text() == "from the host\n"
         with pytest.raises(GuestError, match="stage command: did not power off within 0.5 s") as info:
             guest.wait(timeout=0.5)
         assert info.value.stage == "command"

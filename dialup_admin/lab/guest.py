@@ -30,6 +30,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -178,6 +179,35 @@ def module_dir() -> Path:
     if not dirs:
         raise UserError(f"no UML kernel modules in {UML_MODULES} (install them: apt-get install {UML_PACKAGE})")
     return dirs[-1]
+
+
+# Host directories the guest covers with its own tmpfs: host files below them are
+# invisible inside the guest (the guest folder is mounted back on top explicitly).
+GUEST_TMPFS = ("/run", "/var/log", "/var/tmp", "/tmp", "/dev", "/proc", "/sys")
+
+
+def visible_in_guest(path: str | os.PathLike[str]) -> bool:
+    """Whether the guest sees the host file ``path`` (through the read-only hostfs root)."""
+    real = os.path.realpath(path)
+    return not any(real == d or real.startswith(d + "/") for d in GUEST_TMPFS)
+
+
+def tool_command() -> str:
+    """How a guest script runs this very dialup-admin (the host's install, seen through hostfs).
+
+    The console script next to the running interpreter (the venv's), else the one on
+    PATH, else ``python -m dialup_admin``. Refuses an install the guest cannot see.
+    """
+    beside = Path(sys.executable).parent / "dialup-admin"
+    found = str(beside) if beside.is_file() else shutil.which("dialup-admin")
+    if found is not None:
+        if not visible_in_guest(found):
+            raise UserError(f"dialup-admin is installed in {found}, which the lab guests cannot see "
+                            f"(they mount their own {', '.join(GUEST_TMPFS[:4])}): install it elsewhere")
+        return shlex.quote(os.path.abspath(found))
+    if not visible_in_guest(sys.executable):
+        raise UserError(f"python {sys.executable} is in a directory the lab guests cannot see")
+    return f"{shlex.quote(sys.executable)} -m dialup_admin"
 
 
 def _q(text: str) -> str:
