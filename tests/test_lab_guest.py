@@ -191,3 +191,12 @@ def read_available(fd: int) -> str:
             break
         data += chunk
     return data.decode(errors="replace")
+
+
+@needs_uml
+def test_missing_serial_line_is_one_clear_error(tmp_path: Path) -> None:
+    guest = Guest("alpha", "true", serial=[tmp_path / "no-such-pty"], folder=tmp_path / "alpha")
+    with pytest.raises(UserError, match="cannot open serial line .*no-such-pty: No such file"):
+        guest.start()
+    assert guest.pid is None and guest.uml_dir is None
+    guest.close()

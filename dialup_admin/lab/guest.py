@@ -6,7 +6,8 @@ A :class:`Guest` boots Debian's ``linux.uml`` as an ordinary host process:
   runs the host's own pppd, mgetty, busybox and dialup-admin without an image;
 * an init script generated here mounts proc/sys/devtmpfs/devpts, tmpfs on the
   directories that must be writable (/run, /var/log, /var/tmp, /tmp, /var/lock), a
-  private writable copy of /etc (so the tool can really change it), loads the PPP
+  private writable /etc (an overlay on the host's, or a copy if overlayfs fails; so
+  the tool can really change it while the host's /etc stays untouched), loads the PPP
   modules, starts a syslog (pppd logs there), brings up ``lo``, runs the command and
   powers off;
 * the guest's ``/dev/ttyS1``, ``/dev/ttyS2``... are host ptys given as ``serial``
