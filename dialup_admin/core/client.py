@@ -1,0 +1,267 @@
+"""setup-client: the dial-out side of the guide ("pppsetup") as one plan.
+
+Writes the peers file ``/etc/ppp/peers/NAME`` (port, speed, lock, crtscts, modem,
+the PAP user, defaultroute, usepeerdns), the chat script ``/etc/ppp/chat-NAME``, the
+``client`` block of ``/etc/ppp/options`` (``asyncmap 0``), the ``client`` block of
+``/etc/ppp/pap-secrets`` (one entry per connection) and ``/etc/dialup-admin/client.json``,
+the record ``dial``, ``hangup`` and ``status`` read.
+
+Why ``name``/``user`` is in the peers file and not in /etc/ppp/options as in the
+guide: /etc/ppp/options is read by every pppd on the machine, the dial-in server's
+too, where a global ``name "ppp"`` would change the name the server authenticates
+as. In the peers file it only affects this connection.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from dialup_admin.core.plan import FileSpec, Plan
+from dialup_admin.errors import BadInput, UserError
+from dialup_admin.formats import managed, secrets
+from dialup_admin.model import speed as check_speed
+from dialup_admin.paths import Paths
+from dialup_admin.render import render
+
+BLOCK = "client"  # our block's name in /etc/ppp/options and /etc/ppp/pap-secrets
+DEFAULT_PEER = "dialup"
+GUIDE_INIT = "AT S7=45 S0=0 L1 V1 X4 &c1 E1 Q0"  # "Connecting with minicom"
+CHAT = "/usr/sbin/chat"
+# What a modem answers when a call cannot go through, in the chat script's order:
+# chat exits with 4 + the index of the ABORT string it met.
+ABORTS = ("BUSY", "NO CARRIER", "NO DIALTONE", "NO ANSWER", "VOICE", "ERROR")
+PAP_HEADER = "# Secrets for authentication using PAP\n# client\tserver\tsecret\t\t\tIP addresses\n"
+
+_PEER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
+_DEVICE_RE = re.compile(r"^/dev/[A-Za-z0-9_][A-Za-z0-9_./+-]*$")
+# Digits and the Hayes dial modifiers: T/P tone/pulse, W wait for dial tone, ',' pause,
+# '@' wait for quiet answer, '!' flash, '*' '#' and A-D as DTMF. No ';' (back to
+# command mode) and nothing a shell would read: pppd runs "connect" through /bin/sh.
+_NUMBER_RE = re.compile(r"^[0-9*#,WwPpTt@!A-Da-d]{1,40}$")
+_INIT_RE = re.compile(r"^AT[A-Za-z0-9 &=?+%*#,.:!@/-]{0,60}$", re.IGNORECASE)
+
+
+def peer_name(value: str) -> str:
+    """Validate a connection name: a file name under /etc/ppp/peers (``dialup``)."""
+    if not _PEER_RE.match(value):
+        raise BadInput(f"bad connection name {value!r}: lower-case letters, digits, '-' and '_', such as dialup")
+    return value
+
+
+def user_name(value: str) -> str:
+    if not _USER_RE.match(value):
+        raise BadInput(f"bad user name {value!r}: letters, digits and . _ - @ only, such as ppp")
+    return value
+
+
+def device_path(value: str) -> str:
+    """The serial port: ``ttyS0`` or ``/dev/ttyS0`` -> ``/dev/ttyS0`` (``/dev/pts/3`` allowed)."""
+    path = value if value.startswith("/") else f"/dev/{value}"
+    if not _DEVICE_RE.match(path) or ".." in path.split("/"):
+        raise BadInput(f"bad device {value!r}: a serial port under /dev, such as /dev/ttyS0 or ttyUSB0")
+    return path
+
+
+def phone_number(value: str) -> str:
+    """Validate a number to dial; spaces, '-', '(' and ')' people write are dropped."""
+    number = re.sub(r"[\s()\-]", "", value)
+    if not _NUMBER_RE.match(number):
+        raise BadInput(
+            f"bad phone number {value!r}: digits and dial modifiers only (0-9 * # , W P T @ !), such as 11 or 9,5551234"
+        )
+    return number
+
+
+def init_string(value: str) -> str:
+    if not _INIT_RE.match(value):
+        raise BadInput(f"bad init string {value!r}: an AT command such as {GUIDE_INIT!r} (no quotes or backslashes)")
+    return value
+
+
+def password(value: str) -> str:
+    """A PAP secret: any printable text; no line breaks (one line in pap-secrets)."""
+    if not value:
+        raise BadInput("empty password: the server's pap-secrets entry needs the same, non-empty password")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise BadInput("the password must not contain control characters or line breaks")
+    return value
+
+
+@dataclass(frozen=True)
+class Client:
+    """One dial-out connection: the modem port and how to call and log in."""
+
+    peer: str
+    device: str
+    number: str
+    user: str
+    speed: int = 57600
+    init: str = GUIDE_INIT
+    crtscts: bool = True
+    connect_timeout: int = 60
+
+    def __post_init__(self) -> None:
+        peer_name(self.peer)
+        device_path(self.device)
+        phone_number(self.number)
+        user_name(self.user)
+        check_speed(self.speed)
+        init_string(self.init)
+        if not 5 <= self.connect_timeout <= 300:
+            raise BadInput(f"bad connect timeout {self.connect_timeout}: 5 to 300 seconds")
+
+    @property
+    def peers_file(self) -> str:
+        return peers_file(self.peer)
+
+    @property
+    def chat_script(self) -> str:
+        return chat_script(self.peer)
+
+
+def peers_file(peer: str) -> str:
+    return f"/etc/ppp/peers/{peer}"
+
+
+def chat_script(peer: str) -> str:
+    return f"/etc/ppp/chat-{peer}"
+
+
+# --- pap-secrets entries -----------------------------------------------------------
+# A small writer of our own for the client's one-line entries; switch to the
+# accounts work's formats.secrets writer when it lands (same file format).
+
+
+def _quote(word: str) -> str:
+    """A pppd secrets-file word in double quotes: only '"' and '\\' need a backslash."""
+    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def secret_line(user: str, server: str, secret: str) -> str:
+    """The pap-secrets line ``"user" server "secret"`` (the guide's ``"ppp" * "ppp"``)."""
+    return f"{_quote(user)}\t{server}\t{_quote(secret)}\n"
+
+
+def _entry_server(line: str) -> str | None:
+    words = line.split()
+    if len(words) < 3 or line.lstrip().startswith("#"):
+        return None
+    return words[1]
+
+
+def secrets_body(old_body: str, user: str, peer: str, secret: str | None) -> str:
+    """Our block's body with the entry for ``peer`` set; other connections' entries kept.
+
+    ``secret`` None keeps the peer's current entry (raises when there is none, or
+    it belongs to another user name).
+    """
+    lines = [ln + "\n" for ln in old_body.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    mine = [ln for ln in lines if _entry_server(ln) == peer]
+    others = [ln for ln in lines if _entry_server(ln) != peer]
+    if secret is None:
+        if not mine or not mine[0].startswith(_quote(user) + "\t"):
+            raise UserError(f"no saved password for {user} to dial {peer}: give it (prompt, or --password-stdin)")
+        entry = mine[0]
+    else:
+        entry = secret_line(user, peer, secret)
+    body = [f"# PAP secrets for dialing out (dialup-admin setup-client); server = connection name\n"]
+    body += sorted(others + [entry], key=lambda ln: _entry_server(ln) or "")
+    return "".join(body)
+
+
+def has_saved_secret(paths: Paths, client: Client) -> bool:
+    """Whether pap-secrets already holds a password for this connection and user."""
+    body = _block_body(paths, "/etc/ppp/pap-secrets")
+    return any(
+        _entry_server(ln) == client.peer and ln.startswith(_quote(client.user) + "\t") for ln in body.splitlines()
+    )
+
+
+# --- the plan ------------------------------------------------------------------------
+
+
+def _read(paths: Paths, system_path: str) -> bytes:
+    try:
+        return paths.of(system_path).read_bytes()
+    except FileNotFoundError:
+        return b""
+
+
+def _block_body(paths: Paths, system_path: str) -> str:
+    body = managed.split(_read(paths, system_path), system_path, name=BLOCK, force=True).body
+    return body.decode(errors="replace") if body is not None else ""
+
+
+def render_files(client: Client) -> dict[str, str]:
+    """The peers file and chat script for ``client``. Pure."""
+    return {
+        client.peers_file: render("client-peers.j2", client=client, chat=CHAT, chat_script=client.chat_script),
+        client.chat_script: render("client-chat.j2", client=client, aborts=ABORTS),
+    }
+
+
+def plan_client(paths: Paths, client: Client, secret: str | None, *, force: bool = False) -> Plan:
+    """Build the plan that makes the target dial out as ``client``; compare, do not change.
+
+    ``secret`` None keeps the saved pap-secrets entry for this connection.
+    """
+    plan = Plan(paths, "setup-client")
+    for path, text in render_files(client).items():
+        plan.file(path, FileSpec(text))
+
+    options = "/etc/ppp/options"
+    old = _read(paths, options)
+    merged = managed.merge(old, render("client-options.j2").encode(), options, name=BLOCK, force=force)
+    real = paths.of(options)
+    plan.file(options, FileSpec(merged, mode=(real.stat().st_mode & 0o7777) if real.exists() else 0o644))
+
+    pap = "/etc/ppp/pap-secrets"
+    old = _read(paths, pap)
+    body = secrets_body(_block_body(paths, pap) if old else "", client.user, client.peer, secret)
+    merged = managed.merge(old or PAP_HEADER.encode(), body.encode(), pap, name=BLOCK, force=force)
+    plan.file(pap, FileSpec(merged, mode=0o600, redact=secrets.redact_line))
+
+    state = load_state(paths)
+    state.setdefault("peers", {})[client.peer] = asdict(client)
+    state["default"] = state.get("default") or client.peer
+    plan.file("/etc/dialup-admin/client.json", FileSpec(json.dumps(state, indent=2, sort_keys=True) + "\n"))
+    if paths.is_host and not paths.of(client.device).exists():
+        plan.notes.append(f"{client.device} does not exist now: plug the modem in before dialing (dmesg | grep tty)")
+    return plan
+
+
+# --- the record ------------------------------------------------------------------------
+
+
+def load_state(paths: Paths) -> dict[str, Any]:
+    """client.json as recorded by setup-client ({} when it has not run)."""
+    try:
+        raw = paths.client_state.read_text()
+    except FileNotFoundError:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise UserError(f"{paths.system(paths.client_state)} is not valid JSON; rerun setup-client") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{paths.system(paths.client_state)} is damaged; rerun setup-client")
+    return data
+
+
+def load_client(paths: Paths, peer: str | None = None) -> Client:
+    """The connection ``peer`` (default: the first one set up), as setup-client recorded it."""
+    state = load_state(paths)
+    peers = state.get("peers") or {}
+    if not peers:
+        raise UserError("no dial-out connection is set up: run dialup-admin setup-client --device ttyS0 --number 11 first")
+    name = peer or state.get("default") or sorted(peers)[0]
+    if name not in peers:
+        raise UserError(f"no connection called {name!r} (set up: {', '.join(sorted(peers))})")
+    try:
+        return Client(**peers[name])
+    except (TypeError, BadInput) as exc:
+        raise UserError(f"{paths.system(paths.client_state)} is damaged ({exc}); rerun setup-client") from None

@@ -1,0 +1,139 @@
+"""The kernel's own view of PPP links: ``/proc/net/dev`` counters, ``ip -j addr`` and
+``ip -j route`` (what the guide read from ifconfig, route -n and pppstats). Reads only.
+
+The parsers are pure functions of the text; :func:`links` runs ``ip`` and reads /proc.
+A link is an interface of type ``ppp`` or named ``pppN``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from dialup_admin.errors import UserError
+from dialup_admin.paths import Paths
+from dialup_admin.system.commands import run
+
+_PPP_NAME = re.compile(r"^ppp\d+$")
+
+
+@dataclass(frozen=True)
+class Counters:
+    """One interface's line of /proc/net/dev."""
+
+    rx_bytes: int
+    rx_packets: int
+    rx_errs: int
+    rx_drop: int
+    rx_compressed: int
+    tx_bytes: int
+    tx_packets: int
+    tx_errs: int
+    tx_drop: int
+    tx_compressed: int
+
+
+def parse_proc_net_dev(text: str) -> dict[str, Counters]:
+    """``{interface: Counters}`` from the text of /proc/net/dev."""
+    out: dict[str, Counters] = {}
+    for line in text.splitlines()[2:]:
+        name, sep, rest = line.partition(":")
+        if not sep:
+            continue
+        f = rest.split()
+        if len(f) < 16 or not all(x.isdigit() for x in f[:16]):
+            continue
+        n = [int(x) for x in f[:16]]
+        out[name.strip()] = Counters(n[0], n[1], n[2], n[3], n[6], n[8], n[9], n[10], n[11], n[15])
+    return out
+
+
+@dataclass
+class Link:
+    """A PPP interface as the kernel sees it."""
+
+    name: str
+    up: bool
+    mtu: int | None = None
+    local: str | None = None
+    peer: str | None = None
+    routes: list[str] = field(default_factory=list)
+    default_route: bool = False
+    counters: Counters | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "interface": self.name,
+            "up": self.up,
+            "mtu": self.mtu,
+            "local": self.local,
+            "peer": self.peer,
+            "routes": self.routes,
+            "default_route": self.default_route,
+            "counters": self.counters.__dict__ if self.counters else None,
+        }
+
+
+def is_ppp(entry: dict[str, Any]) -> bool:
+    return entry.get("link_type") == "ppp" or bool(_PPP_NAME.match(str(entry.get("ifname", ""))))
+
+
+def parse_ip_addr(data: list[dict[str, Any]]) -> list[Link]:
+    """The PPP interfaces in ``ip -j addr`` output, with their IPv4 local and peer address."""
+    out = []
+    for e in data:
+        if not is_ppp(e):
+            continue
+        flags = e.get("flags") or []
+        link = Link(name=str(e["ifname"]), up="UP" in flags, mtu=e.get("mtu"))
+        for a in e.get("addr_info") or []:
+            if a.get("family") == "inet":
+                link.local = a.get("local")
+                link.peer = a.get("address") if a.get("address") != a.get("local") else None
+                break
+        out.append(link)
+    return out
+
+
+def add_routes(links: list[Link], routes: list[dict[str, Any]]) -> None:
+    """Attach ``ip -j route`` entries to the links they go through."""
+    by_name = {ln.name: ln for ln in links}
+    for r in routes:
+        link = by_name.get(str(r.get("dev", "")))
+        if link is None:
+            continue
+        dst = str(r.get("dst", ""))
+        via = f" via {r['gateway']}" if r.get("gateway") else ""
+        link.routes.append(f"{dst}{via}")
+        if dst in ("default", "0.0.0.0/0"):
+            link.default_route = True
+
+
+def _ip_json(*args: str) -> list[dict[str, Any]]:
+    proc = run(["ip", "-j", *args])
+    try:
+        data = json.loads(proc.stdout.decode() or "[]")
+    except ValueError:
+        raise UserError(f"ip {' '.join(args)} printed something that is not JSON (iproute2 too old?)") from None
+    return data if isinstance(data, list) else []
+
+
+def read_counters(paths: Paths) -> dict[str, Counters]:
+    try:
+        return parse_proc_net_dev(paths.of("/proc/net/dev").read_text())
+    except OSError as exc:
+        raise UserError(f"cannot read /proc/net/dev ({exc.strerror}): is /proc mounted?") from None
+
+
+def links(paths: Paths | None = None) -> list[Link]:
+    """Every PPP interface of this machine with addresses, routes and counters (runs ``ip``)."""
+    paths = paths or Paths()
+    found = parse_ip_addr(_ip_json("addr", "show"))
+    if found:
+        add_routes(found, _ip_json("route", "show"))
+        counters = read_counters(paths)
+        for ln in found:
+            ln.counters = counters.get(ln.name)
+    return found
