@@ -284,3 +284,14 @@ def test_src_or_from_debian(root: Path, tmp_path: Path) -> None:
 def test_missing_source(root: Path, tmp_path: Path) -> None:
     rc, err = _bad(root, str(tmp_path / "nope.tar.gz"))
     assert rc == 2 and "does not exist" in err
+
+
+def test_release_without_mgetty_config_rule(root: Path, run: RunCli, tmp_path: Path) -> None:
+    tree = fake_source(tmp_path / "src", "1.1")
+    mk = tree / "Makefile"
+    mk.write_text(mk.read_text().split("mgetty.config: mgetty.cfg.in")[0])
+    assert b.make_targets(tree) == ["mgetty", "login.config"]
+    res = run("build-mgetty", str(tree), "--force")
+    assert res.exit_code == 0, res.output
+    assert (root / CONF / "login.config").is_file()
+    assert not (root / CONF / "mgetty.config").exists()

@@ -59,3 +59,44 @@ def test_from_debian_dry_run_uses_the_cache(built: BuiltMgetty, root: Path) -> N
     assert proc.returncode == 0, proc.stderr
     assert "mgetty_1.2.1.orig.tar.gz (SHA-256 matches mgetty_1.2.1-1.2.dsc)" in out
     assert "enable #define AUTO_PPP in policy.h" in out
+
+
+def test_from_debian_builds_from_the_cache(built: BuiltMgetty, root: Path, tmp_path: Path) -> None:
+    import json
+
+    proc = run_tool("--root", str(root), "--json", "build-mgetty", "--from-debian",
+                    "--download-dir", str(SOURCE_CACHE), "--force", env={"TMPDIR": str(tmp_path)})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    data = json.loads(proc.stdout)
+    assert data["auto_ppp"] and data["source"].endswith("mgetty_1.2.1.orig.tar.gz")
+    assert "matches mgetty_1.2.1-1.2.dsc" in proc.stderr.decode() + proc.stdout.decode()
+
+
+def _apt_state() -> dict[str, float]:
+    state: dict[str, float] = {}
+    for d in (Path("/etc/apt"), Path("/var/lib/apt/lists"), Path("/var/cache/apt")):
+        for p in d.rglob("*") if d.is_dir() else []:
+            if p.is_file() and "archives" not in p.parts:
+                state[str(p)] = p.stat().st_mtime
+    return state
+
+
+def test_apt_source_fetch_leaves_the_machine_alone(built: BuiltMgetty, tmp_path: Path) -> None:
+    import shutil
+
+    from dialup_admin.errors import UserError
+    from dialup_admin.mgetty import source
+
+    dest = tmp_path / "fetch"
+    if (SOURCE_CACHE / "apt").is_dir():  # reuse the lists: apt then only revalidates them
+        shutil.copytree(SOURCE_CACHE / "apt", dest / "apt")
+    before = _apt_state()
+    try:
+        got = source.fetch_debian(dest, Paths(), reuse=False)
+    except UserError as exc:
+        pytest.skip(f"no access to the Debian archive: {exc}")
+    assert _apt_state() == before
+    assert got.tarball.name == "mgetty_1.2.1.orig.tar.gz"
+    assert source.sha256_file(got.tarball) == got.sha256
+    text = (dest / "apt" / "sources.list").read_text()
+    assert text.startswith("deb-src ") and "bookworm main" in text

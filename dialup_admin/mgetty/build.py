@@ -129,6 +129,12 @@ def check_writable(paths: Paths, system_dirs: list[str], need_write: bool = True
             raise UserError(f"cannot install into {d}: {paths.system(p)} is not writable (run as root, or another --prefix)")
 
 
+def make_targets(src: Path) -> list[str]:
+    """``mgetty`` plus the config templates this release's Makefile knows how to make."""
+    makefile = (src / "Makefile").read_text(errors="replace")
+    return ["mgetty"] + [t for t in MAKE_TARGETS[1:] if re.search(rf"^{re.escape(t)}\s*:", makefile, re.M)]
+
+
 def _writable(directory: Path) -> bool:
     return os.access(directory, os.W_OK | os.X_OK)
 
@@ -152,7 +158,7 @@ def run_make(
     On failure the last lines of the log go to ``progress`` and the error names the log.
     """
     jobs = jobs or min(2, os.cpu_count() or 1)
-    argv = [make, f"-j{jobs}", f"prefix={prefix}", *MAKE_TARGETS]
+    argv = [make, f"-j{jobs}", f"prefix={prefix}", *make_targets(src)]
     log.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     compiled = 0
@@ -232,6 +238,8 @@ def install_plan(paths: Paths, prefix: str, src: Path | None) -> Plan:
         if paths.of(path).exists():
             plan.notes.append(f"{path} exists and is kept as it is")
             continue
+        if src is not None and not (src / name).is_file():
+            continue  # an old release without this template
         content = (src / name).read_bytes() if src is not None else b"(template from the source)"
         plan.file(path, FileSpec(content, mode))
     return plan

@@ -185,7 +185,7 @@ def build(req: BuildRequest, say: Say, echo: Say, warn: Say) -> BuildResult:
         for n in b.prepare(tree):
             say(f"  {n}")
             notes.append(n)
-        say(f"[3/{STAGES}] make prefix={req.prefix} {' '.join(b.MAKE_TARGETS)} (log: {req.log})")
+        say(f"[3/{STAGES}] make prefix={req.prefix} {' '.join(b.make_targets(tree))} (log: {req.log})")
         keep = True
         made = b.run_make(tree, make, req.prefix, req.log, warn)
         keep = False
