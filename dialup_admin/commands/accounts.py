@@ -1,7 +1,182 @@
-"""Commands: accounts."""
+"""Commands: adduser, deluser, passwd, users."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from dialup_admin.context import AppContext, pass_app
+from dialup_admin.core import accounts as core
+from dialup_admin.core.plan import Plan, apply, display
+from dialup_admin.errors import BadInput
+from dialup_admin.system import accounts as sysacc
+
+F = Callable[..., Any]
+
+
+def password_options(func: F) -> F:
+    for opt in reversed([
+        click.option("--password-stdin", is_flag=True,
+                     help="Read the password from the first line of standard input (for scripts)."),
+        click.option("--generate-password", is_flag=True,
+                     help="Make up a random password and print it once."),
+        click.option("--allow-weak", is_flag=True,
+                     help=f"Accept a password shorter than {core.MIN_PASSWORD} characters or equal to the name."),
+    ]):
+        func = opt(func)
+    return func
+
+
+def get_password(app: AppContext, name: str, from_stdin: bool, generate: bool, allow_weak: bool) -> tuple[str, bool]:
+    """The password from stdin, a generator or a hidden prompt (twice); never from argv.
+
+    Returns it and whether it was generated. Under --dry-run nothing is asked.
+    """
+    if from_stdin and generate:
+        raise BadInput("choose one of --password-stdin and --generate-password")
+    if generate:
+        return core.generate_password(), True
+    if from_stdin:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        password = password[:-1] if password.endswith("\r") else password
+        if password == "":
+            raise BadInput("--password-stdin: no password on standard input")
+    elif app.dry_run:
+        return "", False
+    else:
+        password = click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True,
+                                err=True, show_default=False)
+    core.check_password(password, name, allow_weak)
+    return password, False
+
+
+def _run(app: AppContext, plan: Plan) -> bool:
+    """Show the plan; apply it unless --dry-run. Returns whether it was applied."""
+    display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
+    if app.dry_run or not plan:
+        return False
+    apply(plan, echo=lambda s: app.say(f"  {s}"))
+    for n in plan.notes:
+        app.say(f"  note: {n}")
+    return True
+
+
+@click.command("adduser")
+@click.argument("name")
+@click.option("--ip", metavar="ADDR", help="A static address for this user, inside the server's pool.")
+@click.option("--uid", type=int, help="The account's uid (default: the next free one).")
+@click.option("--force", is_flag=True, help="The account exists already: make it a dial-in user again, new password.")
+@password_options
+@pass_app
+def adduser(app: AppContext, name: str, ip: str | None, uid: int | None, force: bool,
+            password_stdin: bool, generate_password: bool, allow_weak: bool) -> None:
+    """Add a dial-in user: an account in group ppp without shell or home, and its pap-secrets entry.
+
+    The password is asked twice (hidden), read with --password-stdin, or made up with
+    --generate-password; it never appears on a command line. It goes to /etc/shadow
+    only: the pap-secrets entry is "NAME * @login ADDRESS", which makes pppd check the
+    system password, with or without its "login" option.
+
+    \b
+    Examples:
+      sudo dialup-admin adduser dreamcast
+      echo "$PW" | sudo dialup-admin adduser mailstation --password-stdin --ip 192.168.32.12
+      sudo dialup-admin adduser oob --generate-password
+    Undo: dialup-admin deluser NAME (or dialup-admin rollback right after).
+    """
+    req = core.prepare_adduser(app.paths, name, ip, uid, force)
+    app.require_root("adduser")
+    password, generated = get_password(app, name, password_stdin, generate_password, allow_weak)
+    plan = core.plan_adduser(req, password)
+    if not _run(app, plan):
+        if app.dry_run and generated:
+            app.say("(a password would be generated and shown once)")
+        return
+    users = {u.name: u for u in sysacc.read_passwd(app.paths)}
+    uid_now = users[name].uid if name in users else None
+    where = f", static address {req.ip}" if req.ip else ""
+    if app.json:
+        data: dict[str, Any] = {"user": name, "uid": uid_now, "ip": str(req.ip) if req.ip else None}
+        if generated:
+            data["password"] = password
+        app.emit_json(data)
+    app.say(f"Dial-in user {name} ready (uid {uid_now}{where}); undo with: dialup-admin deluser {name}")
+    if generated and not app.json:
+        click.echo(f"Password for {name}: {password}")
+        app.say("(shown once: note it now)")
+
+
+@click.command("passwd")
+@click.argument("name")
+@password_options
+@pass_app
+def passwd(app: AppContext, name: str, password_stdin: bool, generate_password: bool, allow_weak: bool) -> None:
+    """Set a dial-in user's password (and restore its pap-secrets entry if it was missing).
+
+    \b
+    Examples:
+      sudo dialup-admin passwd dreamcast
+      sudo dialup-admin passwd ppp          # let the guide's ppp account dial in
+    """
+    acc = core.prepare_passwd(app.paths, name)
+    app.require_root("passwd")
+    password, generated = get_password(app, name, password_stdin, generate_password, allow_weak)
+    plan = core.plan_passwd(acc, name, password)
+    if not _run(app, plan):
+        return
+    if app.json:
+        app.emit_json({"user": name, **({"password": password} if generated else {})})
+    app.say(f"Password of {name} changed.")
+    if generated and not app.json:
+        click.echo(f"Password for {name}: {password}")
+
+
+@click.command("deluser")
+@click.argument("name")
+@pass_app
+def deluser(app: AppContext, name: str) -> None:
+    """Remove a dial-in user: its pap-secrets entry and its account, together.
+
+    \b
+    Example:
+      sudo dialup-admin deluser mailstation
+    Undo: dialup-admin rollback (restores the account, its password and the entry).
+    """
+    plan = core.plan_deluser(app.paths, name)
+    app.require_root("deluser")
+    if _run(app, plan):
+        app.say(f"Dial-in user {name} removed; undo with: dialup-admin rollback")
+
+
+@click.command("users")
+@pass_app
+def users(app: AppContext) -> None:
+    """List dial-in users and what is inconsistent between accounts and pap-secrets.
+
+    \b
+    Columns: name, uid, static address, in /etc/passwd, in pap-secrets, password state, problems.
+    Example:
+      sudo dialup-admin users --json
+    """
+    rows, general = core.report(app.paths)
+    if app.json:
+        app.emit_json({"users": [r.to_json() for r in rows], "problems": general})
+        return
+    table = [("NAME", "UID", "IP", "PASSWD", "PAP", "PASSWORD", "PROBLEMS")]
+    for r in rows:
+        table.append((r.name, "-" if r.uid is None else str(r.uid), r.ip or "-", "yes" if r.in_passwd else "no",
+                      "yes" if r.in_pap else "no", r.password, "; ".join(r.problems) or "-"))
+    widths = [max(len(row[i]) for row in table) for i in range(6)]
+    for row in table:
+        app.say("  ".join(c.ljust(w) for c, w in zip(row[:6], widths)) + "  " + row[6])
+    if not rows:
+        app.say("(no dial-in users)")
+    for g in general:
+        app.say(f"problem: {g}")
+
+
+COMMANDS: list[click.Command] = [adduser, deluser, passwd, users]

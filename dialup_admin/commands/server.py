@@ -9,6 +9,7 @@ import click
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import rollback as rollback_core
 from dialup_admin.core import sharing
+from dialup_admin.core.accounts import ServiceAccounts
 from dialup_admin.core.plan import apply, display
 from dialup_admin.core.server import ServerOptions, check_ttys_exist, plan_server, previous_pairs
 from dialup_admin.errors import UserError
@@ -57,6 +58,10 @@ def find_pppd(paths: Paths) -> str:
 @click.option("--data-only/--no-data-only", default=True, show_default=True, help="Refuse fax calls.")
 @click.option("--toggle-dtr/--no-toggle-dtr", default=True, show_default=True, help="Reset the modem with DTR at start.")
 @click.option("--force", is_flag=True, help="Overwrite a managed block that was edited by hand, or has broken markers.")
+@click.option("--ppp-gid", type=int, default=3000, show_default=True, help="gid of the guide's ppp group.")
+@click.option("--ppp-uid", type=int, default=3000, show_default=True, help="uid of the guide's ppp user.")
+@click.option("--fax-uid", type=int, default=3001, show_default=True, help="uid of the fax user.")
+@click.option("--no-accounts", is_flag=True, help="Do not create the ppp group and the ppp/fax users.")
 @click.option("--share-internet", "share_internet", metavar="IFACE",
               help="Callers reach the internet through IFACE (forwarding + an nftables masquerade table). "
                    "Kept on later runs until --no-share-internet.")
@@ -81,6 +86,10 @@ def setup_server(
     share_internet: str | None,
     no_share: bool,
     proxyarp: bool | None,
+    ppp_gid: int,
+    ppp_uid: int,
+    fax_uid: int,
+    no_accounts: bool,
 ) -> None:
     """Set up the dial-in server: mgetty answers, pppd authenticates with PAP.
 
@@ -91,6 +100,7 @@ def setup_server(
       /etc/ppp/options                asyncmap 0, mtu/mru 1500, LCP echo (managed block)
       /etc/ppp/options.TTY            local:remote addresses, ms-dns
       /etc/ppp/pap-secrets            the block adduser fills (0600)
+      /etc/passwd, group, shadow      group ppp (3000), users ppp (3000) and fax (3001), via groupadd/useradd
       /etc/inittab or systemd unit    S1:2345:respawn:mgetty ttyS1 -D /dev/ttyS1, then telinit q
       /etc/dialup-admin/server.json   what was set up, for the other commands
       /etc/ppp/ip-up.d/dialup-admin   session records (and ip-down.d; see dialup-admin sessions)
@@ -130,7 +140,8 @@ def setup_server(
     chosen_init = detect_init(app.paths) if init == "auto" else init
     opts = ServerOptions(init=chosen_init, mgetty=layout, pppd=find_pppd(app.paths), force=force,
                          share_internet=share,
-                         proxyarp=sharing.pool_in_lan(app.paths, net) if proxyarp is None else proxyarp)
+                         proxyarp=sharing.pool_in_lan(app.paths, net) if proxyarp is None else proxyarp,
+                         accounts=None if no_accounts else ServiceAccounts(ppp_gid, ppp_uid, fax_uid))
     plan = plan_server(app.paths, server, opts)
     display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
     if app.dry_run or not plan:

@@ -11,6 +11,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from dialup_admin.core import sessions, sharing
+from dialup_admin.core.accounts import ServiceAccounts, plan_service_accounts
 from dialup_admin.core.plan import FileSpec, Plan, RunCommand
 from dialup_admin.core.state import load_server_json, server_to_json
 from dialup_admin.errors import BadInput, UserError
@@ -41,6 +42,7 @@ class ServerOptions:
     force: bool = False
     share_internet: str | None = None  # upstream interface for callers' NAT (core/sharing.py)
     proxyarp: bool = False  # the pool lies inside the LAN: answer ARP for callers
+    accounts: ServiceAccounts | None = None  # group ppp, users ppp/fax (core/accounts.py); None: leave them
 
 
 def previous_pairs(paths: Paths) -> dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]]:
@@ -89,6 +91,8 @@ def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
         if isinstance(tty, str) and tty not in {ln.tty for ln in server.lines}:
             plan.remove(f"/etc/ppp/options.{tty}")
 
+    if opts.accounts is not None:
+        plan_service_accounts(plan, opts.accounts)
     _pap_secrets(plan, opts.force)
     sessions.plan_hooks(plan, opts.force)
     sharing.plan_sharing(plan, server.pool, sharing.SharePlan(opts.share_internet, opts.init))

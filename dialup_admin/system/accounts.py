@@ -1,0 +1,168 @@
+"""System accounts through shadow-utils: reading the databases, the commands that change them.
+
+Nothing here edits /etc/passwd by hand: changes are ``groupadd``/``useradd``/
+``usermod``/``userdel`` (with ``--prefix ROOT`` when the tool acts on a tree) and
+``chpasswd`` with ``user:password`` on stdin only. This module builds their argv;
+the plan runs them, snapshotting :data:`TOUCHES` first so a rollback restores the
+databases. Reading the databases below the root is plain file parsing (the target's
+files, not this machine's NSS).
+
+Facts (Debian 12, shadow 4.13): ``chpasswd`` has no ``--prefix``; ``chpasswd --root
+DIR`` chroots and fails in a bare tree (``pam_start failure 26``) unless a crypt
+method is named, so it is ``chpasswd -c SHA512 --root DIR``; with ``-c`` it does not
+go through PAM on the host either, so the hash is SHA-512 whatever PAM is set to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dialup_admin.paths import Paths
+
+# What shadow-utils may rewrite; the plan snapshots these before running a command,
+# so rollback puts back the databases and their "-" backups exactly.
+TOUCHES: tuple[str, ...] = (
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/gshadow",
+    "/etc/passwd-",
+    "/etc/shadow-",
+    "/etc/group-",
+    "/etc/gshadow-",
+    "/etc/subuid",
+    "/etc/subgid",
+    "/etc/subuid-",
+    "/etc/subgid-",
+)
+CRYPT_METHOD = "SHA512"
+NO_SHELL = "/bin/false"
+
+
+@dataclass(frozen=True)
+class PasswdEntry:
+    name: str
+    uid: int
+    gid: int
+    gecos: str
+    home: str
+    shell: str
+
+
+@dataclass(frozen=True)
+class GroupEntry:
+    name: str
+    gid: int
+    members: tuple[str, ...]
+
+
+def _rows(paths: Paths, system_path: str, fields: int) -> list[list[str]]:
+    try:
+        text = paths.of(system_path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    rows = []
+    for line in text.splitlines():
+        if not line or line.startswith(("#", "+", "-")):
+            continue  # NIS compat lines are not local accounts
+        parts = line.split(":")
+        if len(parts) >= fields:
+            rows.append(parts)
+    return rows
+
+
+def has_database(paths: Paths) -> bool:
+    """Whether the target has a password database shadow-utils can work on."""
+    return paths.of("/etc/passwd").is_file() and paths.of("/etc/group").is_file()
+
+
+def read_passwd(paths: Paths) -> list[PasswdEntry]:
+    """The target's /etc/passwd (malformed lines skipped)."""
+    out = []
+    for p in _rows(paths, "/etc/passwd", 7):
+        try:
+            out.append(PasswdEntry(p[0], int(p[2]), int(p[3]), p[4], p[5], p[6]))
+        except ValueError:
+            continue
+    return out
+
+
+def read_group(paths: Paths) -> list[GroupEntry]:
+    """The target's /etc/group."""
+    out = []
+    for p in _rows(paths, "/etc/group", 4):
+        try:
+            out.append(GroupEntry(p[0], int(p[2]), tuple(m for m in p[3].split(",") if m)))
+        except ValueError:
+            continue
+    return out
+
+
+def read_shadow_status(paths: Paths) -> dict[str, str]:
+    """name -> "set" | "locked" | "empty" from the target's /etc/shadow (never the hash itself)."""
+    out: dict[str, str] = {}
+    try:
+        rows = _rows(paths, "/etc/shadow", 2)
+    except PermissionError:
+        return out  # not root: the state stays "unknown"
+    for p in rows:
+        h = p[1]
+        out[p[0]] = "empty" if h == "" else "locked" if h.startswith(("!", "*")) else "set"
+    return out
+
+
+def login_defs(paths: Paths) -> dict[str, str]:
+    """Settings of the target's /etc/login.defs (UID_MIN...)."""
+    out: dict[str, str] = {}
+    try:
+        text = paths.of("/etc/login.defs").read_text(errors="replace")
+    except FileNotFoundError:
+        return out
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and not parts[0].startswith("#"):
+            out[parts[0]] = parts[1]
+    return out
+
+
+def uid_min(paths: Paths) -> int:
+    try:
+        return int(login_defs(paths).get("UID_MIN", "1000"))
+    except ValueError:
+        return 1000
+
+
+def _prefix(paths: Paths) -> list[str]:
+    return [] if paths.is_host else ["--prefix", str(paths.root)]
+
+
+def groupadd_argv(paths: Paths, name: str, gid: int) -> tuple[str, ...]:
+    return ("groupadd", *_prefix(paths), "-g", str(gid), name)
+
+
+def useradd_argv(paths: Paths, name: str, *, uid: int | None, group: str, home: str, create_home: bool,
+                 shell: str = NO_SHELL) -> tuple[str, ...]:
+    argv = ["useradd", *_prefix(paths), "-d", home, "-m" if create_home else "-M", "-g", group, "-s", shell]
+    if uid is not None:
+        argv += ["-u", str(uid)]
+    return (*argv, name)
+
+
+def usermod_argv(paths: Paths, name: str, *, group: str, shell: str = NO_SHELL) -> tuple[str, ...]:
+    return ("usermod", *_prefix(paths), "-g", group, "-s", shell, name)
+
+
+def userdel_argv(paths: Paths, name: str) -> tuple[str, ...]:
+    # No -r: a home directory (none for dial-in users) and mail spool are left alone.
+    return ("userdel", *_prefix(paths), name)
+
+
+def chpasswd_argv(paths: Paths) -> tuple[str, ...]:
+    """chpasswd reading ``user:password`` lines on stdin; the password is never an argument."""
+    if paths.is_host:
+        return ("chpasswd", "-c", CRYPT_METHOD)
+    return ("chpasswd", "-c", CRYPT_METHOD, "--root", str(paths.root))
+
+
+def chpasswd_stdin(name: str, password: str) -> bytes:
+    return f"{name}:{password}\n".encode()

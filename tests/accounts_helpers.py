@@ -1,0 +1,66 @@
+"""A minimal account database in a --root tree, for the real shadow-utils with --prefix."""
+
+from __future__ import annotations
+
+import crypt  # deprecated in 3.11, gone in 3.13: tests only, to verify real hashes
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+PASSWD = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+GROUP = "root:x:0:\ndaemon:x:1:\n"
+SHADOW = "root:*:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n"
+GSHADOW = "root:*::\ndaemon:*::\n"
+
+
+def make_db(root: Path, passwd: str = "", group: str = "") -> None:
+    """etc/passwd, group, shadow, gshadow (+ extra lines) and the host's login.defs below ``root``."""
+    etc = root / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
+    (etc / "passwd").write_text(PASSWD + passwd)
+    (etc / "group").write_text(GROUP + group)
+    shadow = SHADOW + "".join(f"{ln.split(':')[0]}:!:19000:0:99999:7:::\n" for ln in passwd.splitlines())
+    gshadow = GSHADOW + "".join(f"{ln.split(':')[0]}:!::\n" for ln in group.splitlines())
+    (etc / "shadow").write_text(shadow)
+    (etc / "gshadow").write_text(gshadow)
+    os.chmod(etc / "shadow", 0o640)
+    os.chmod(etc / "gshadow", 0o640)
+    shutil.copy("/etc/login.defs", etc / "login.defs")
+
+
+def setup_server(run: object, *extra: str) -> None:
+    res = run("setup-server", "--tty", "ttyS1", "--tty", "ttyS3", "--init", "none",  # type: ignore[operator]
+              "--mgetty", "/sbin/mgetty", *extra)
+    assert res.exit_code == 0, res.output
+
+
+def passwd_line(root: Path, name: str) -> list[str] | None:
+    for line in (root / "etc/passwd").read_text().splitlines():
+        parts = line.split(":")
+        if parts[0] == name:
+            return parts
+    return None
+
+
+def group_line(root: Path, name: str) -> list[str] | None:
+    for line in (root / "etc/group").read_text().splitlines():
+        parts = line.split(":")
+        if parts[0] == name:
+            return parts
+    return None
+
+
+def shadow_hash(root: Path, name: str) -> str | None:
+    for line in (root / "etc/shadow").read_text().splitlines():
+        parts = line.split(":")
+        if parts[0] == name:
+            return parts[1]
+    return None
+
+
+def verify(password: str, hashed: str) -> bool:
+    """Check a shadow hash with the C library's crypt(3), as pppd and PAM do."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return crypt.crypt(password, hashed) == hashed
