@@ -1,7 +1,148 @@
-"""Commands: ops."""
+"""Commands: doctor, sessions, logs (running the server day to day; they only read)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
+import time
+
 import click
 
-COMMANDS: list[click.Command] = []
+from dialup_admin.context import AppContext, pass_app
+from dialup_admin.core import doctor as doctor_core
+from dialup_admin.core import logs as logs_core
+from dialup_admin.core import sessions as sessions_core
+from dialup_admin.core.state import load_server_json
+from dialup_admin.errors import UserError
+from dialup_admin.model import tty_name
+from dialup_admin.paths import Paths
+from dialup_admin.system import journal
+from dialup_admin.system import mgetty as mgetty_sys
+
+
+@click.command("doctor")
+@pass_app
+def doctor(app: AppContext) -> None:
+    """Check everything that stops a caller getting in; each problem with its fix.
+
+    \b
+    Checks kernel PPP, pppd/chat, mgetty's AUTO_PPP, every file setup-server wrote (owner,
+    mode, content), the inittab line or unit and the running mgetty, pap-secrets (empty
+    secrets, wildcards, missing accounts, system accounts), mgetty.config against the modem,
+    other programs on the port (ModemManager, a serial getty, pppd, stale UUCP locks), the
+    address plan, internet sharing (forwarding, NAT table, DNS) and the session hooks.
+    Changes nothing. Exit status: 0 all ok, 1 warnings, 2 errors.
+
+    \b
+    Examples:
+      sudo dialup-admin doctor
+      sudo dialup-admin doctor -v          # list the passed checks too
+      dialup-admin --root /srv/img doctor --json
+    """
+    findings = doctor_core.run_checks(doctor_core.Target.load(app.paths))
+    level = doctor_core.worst(findings)
+    if app.json:
+        app.emit_json({"worst": level, "findings": [f.to_json() for f in findings]})
+    else:
+        app.say(doctor_core.render_table(findings, verbose=bool(app.verbose)))
+    sys.exit(doctor_core.EXIT[level])
+
+
+@click.command("sessions")
+@click.option("--active", is_flag=True, help="Only the calls in progress.")
+@pass_app
+def sessions(app: AppContext, active: bool) -> None:
+    """Who called, on which line, when, for how long, with which address and bytes.
+
+    \b
+    Read from the records the ip-up/ip-down hooks append to /var/log/dialup-admin/sessions.log
+    (setup-server installs them); calls in progress show the kernel's byte counters.
+    IN is what the caller sent, OUT what it received. STATE "lost": pppd ended without
+    running ip-down (killed, or the machine crashed).
+
+    \b
+    Examples:
+      dialup-admin sessions
+      dialup-admin sessions --active --json
+    """
+    found, bad = sessions_core.read_sessions(app.paths, int(time.time()))
+    if active:
+        found = [s for s in found if s.state == "active"]
+    if bad:
+        app.say(f"note: {bad} unreadable line(s) in {sessions_core.RECORDS} skipped", err=True)
+    if app.json:
+        app.emit_json([s.to_json() for s in found])
+        return
+    if not found:
+        app.say("No calls in progress." if active else "No calls recorded yet.")
+        return
+    rows = [("USER", "TTY", "START", "DURATION", "CALLER", "IN", "OUT", "STATE")]
+    for s in found:
+        start = dt.datetime.fromtimestamp(s.start).strftime("%Y-%m-%d %H:%M:%S") if s.start else "-"
+        rows.append((s.user, s.tty, start, sessions_core.human_duration(s.duration), s.remote,
+                     sessions_core.human_bytes(s.bytes_in), sessions_core.human_bytes(s.bytes_out), s.state))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        app.say("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def mgetty_log_path(paths: Paths, tty: str) -> str:
+    """Where the target's mgetty logs for ``tty`` (its compiled-in pattern)."""
+    data = load_server_json(paths) or {}
+    binary = data.get("mgetty_binary")
+    try:
+        layout = mgetty_sys.detect(paths, binary if isinstance(binary, str) else None)
+    except UserError:
+        return f"/var/log/mgetty/mg_{tty}.log"
+    return layout.log_file(tty)
+
+
+@click.command("logs")
+@click.argument("tty")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines as they come (Ctrl-C ends).")
+@click.option("-n", "--lines", "count", type=int, default=200, show_default=True,
+              help="How many of the latest lines to show first (0: all).")
+@pass_app
+def logs(app: AppContext, tty: str, follow: bool, count: int) -> None:
+    """mgetty's and pppd's log lines for one line, merged in time order.
+
+    \b
+    mgetty's own log for the tty (its compiled-in place, /var/log/mgetty/mg_TTY.log on
+    Debian) and the syslog lines of every pppd that ran on /dev/TTY (/var/log/syslog or
+    /var/log/messages, else the systemd journal).
+
+    \b
+    Examples:
+      dialup-admin logs ttyS1
+      dialup-admin logs ttyS1 -f
+    """
+    name = tty_name(tty)
+    mlog = mgetty_log_path(app.paths, name)
+    now = dt.datetime.now()
+    use_journal = app.paths.is_host and not logs_core.syslog_files(app.paths) and journal.available()
+    lines = logs_core.collect(app.paths, name, mlog, now, journal.pppd_text() if use_journal else None)
+    if not lines and not follow:
+        raise UserError(f"no log lines for {name} (read {mlog} and pppd's syslog lines)")
+    for ln in lines[-count:] if count else lines:
+        click.echo(ln.format())
+    if not follow:
+        return
+    pids = {int(ln.source[5:-1]) for ln in lines if ln.source.startswith("pppd[")}
+    follower = logs_core.Follower(app.paths, name, mlog, pids)
+    feed = journal.Follow() if use_journal else None
+    try:
+        while True:
+            text = feed.read(0.5) if feed is not None else ""
+            if feed is None:
+                time.sleep(0.5)
+            for ln in follower.poll(dt.datetime.now(), text):
+                click.echo(ln.format())
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if feed is not None:
+            feed.close()
+
+
+COMMANDS: list[click.Command] = [doctor, sessions, logs]

@@ -1,0 +1,191 @@
+"""``logs TTY``: mgetty's log file and pppd's syslog lines for one line, merged by time.
+
+mgetty writes its own file per tty (``/var/log/mgetty/mg_ttyS1.log`` on Debian, the
+pattern is read from the binary) with ``MM/DD HH:MM:SS id  text`` lines (no year).
+pppd logs to syslog: the traditional ``Nov 24 03:40:12 host pppd[123]: text``, the
+ISO form rsyslog and ``journalctl -o short-iso`` write, or the journal itself. A pppd
+belongs to the tty when one of its lines names ``/dev/TTY`` (``Connect: ppp0 <--> /dev/ttyS1``).
+Reading only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from dialup_admin.paths import Paths
+
+SYSLOG_FILES = ("/var/log/syslog", "/var/log/messages", "/var/log/daemon.log")
+
+_MGETTY_RE = re.compile(r"^(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) (\S+)\s+(.*)$")
+_BSD_RE = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$")
+_ISO_RE = re.compile(
+    r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)? (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$"
+)
+_MONTHS = {m: i for i, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
+                                         "Nov", "Dec"), 1)}
+
+
+@dataclass(frozen=True)
+class LogLine:
+    time: dt.datetime
+    source: str  # "mgetty" or "pppd[PID]"
+    text: str
+    order: int = 0  # position in its file, to keep equal times in file order
+
+    def format(self) -> str:
+        return f"{self.time:%Y-%m-%d %H:%M:%S} {self.source:12} {self.text}"
+
+
+def _year_for(month: int, day: int, now: dt.datetime) -> int:
+    """Logs without a year: the latest year that does not put the line in the future."""
+    return now.year - 1 if (month, day) > (now.month, now.day) else now.year
+
+
+def parse_mgetty(text: str, now: dt.datetime) -> list[LogLine]:
+    out: list[LogLine] = []
+    for i, line in enumerate(text.splitlines()):
+        m = _MGETTY_RE.match(line)
+        if m:
+            mo, d, h, mi, s = (int(x) for x in m.groups()[:5])
+            try:
+                t = dt.datetime(_year_for(mo, d, now), mo, d, h, mi, s)
+            except ValueError:
+                continue
+            out.append(LogLine(t, "mgetty", m.group(7), i))
+        elif line.strip() and out:  # a continuation (mgetty logs multi-line chat dumps)
+            out.append(LogLine(out[-1].time, "mgetty", line.strip(), i))
+    return out
+
+
+def parse_syslog(text: str, now: dt.datetime, program: str = "pppd") -> list[tuple[LogLine, int | None]]:
+    """``program``'s lines of a syslog file (either format), with their pid."""
+    out: list[tuple[LogLine, int | None]] = []
+    for i, line in enumerate(text.splitlines()):
+        m = _ISO_RE.match(line)
+        if m:
+            y, mo, d, h, mi, s = (int(x) for x in m.groups()[:6])
+            prog, pid, msg = m.group(8), m.group(9), m.group(10)
+            t = dt.datetime(y, mo, d, h, mi, s)
+        else:
+            b = _BSD_RE.match(line)
+            if not b or b.group(1) not in _MONTHS:
+                continue
+            mo, d = _MONTHS[b.group(1)], int(b.group(2))
+            h, mi, s = int(b.group(3)), int(b.group(4)), int(b.group(5))
+            prog, pid, msg = b.group(7), b.group(8), b.group(9)
+            try:
+                t = dt.datetime(_year_for(mo, d, now), mo, d, h, mi, s)
+            except ValueError:
+                continue
+        if prog != program:
+            continue
+        p = int(pid) if pid else None
+        out.append((LogLine(t, f"{program}[{p}]" if p else program, msg, i), p))
+    return out
+
+
+def pppd_lines_for(lines: Iterable[tuple[LogLine, int | None]], tty: str) -> list[LogLine]:
+    """The lines of every pppd process that named ``/dev/TTY`` (or the bare tty) in its log."""
+    lines = list(lines)
+    word = re.compile(rf"(?:/dev/)?\b{re.escape(tty)}\b")
+    pids = {p for ln, p in lines if p is not None and word.search(ln.text)}
+    return [ln for ln, p in lines if p in pids]
+
+
+def merge(*streams: Iterable[LogLine]) -> list[LogLine]:
+    """All lines in time order; lines of one source with the same time keep their file order."""
+    tagged = [(ln, k) for k, s in enumerate(streams) for ln in s]
+    tagged.sort(key=lambda x: (x[0].time, x[1], x[0].order))
+    return [ln for ln, _ in tagged]
+
+
+def read_text(paths: Paths, system_path: str) -> str | None:
+    try:
+        return paths.of(system_path).read_text(errors="replace")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def syslog_files(paths: Paths) -> list[str]:
+    return [p for p in SYSLOG_FILES if paths.of(p).is_file()]
+
+
+def collect(paths: Paths, tty: str, mgetty_log: str, now: dt.datetime,
+            journal_text: str | None = None) -> list[LogLine]:
+    """mgetty's and pppd's lines about ``tty``, merged by time."""
+    mg = parse_mgetty(read_text(paths, mgetty_log) or "", now)
+    ppp: list[tuple[LogLine, int | None]] = []
+    for f in syslog_files(paths):
+        ppp += parse_syslog(read_text(paths, f) or "", now)
+    if journal_text:
+        ppp += parse_syslog(journal_text, now)
+    return merge(mg, pppd_lines_for(ppp, tty))
+
+
+class Follower:
+    """``logs -f``: new lines of the mgetty log and the syslog files as they are appended.
+
+    A pppd's first lines come before the one naming the tty, so lines of pids not yet
+    known are held back (a bounded number) and shown once their pid names the tty.
+    """
+
+    HELD = 2000
+
+    def __init__(self, paths: Paths, tty: str, mgetty_log: str, known_pids: Iterable[int] = ()) -> None:
+        self.paths = paths
+        self.tty = tty
+        self.mgetty_log = mgetty_log
+        self.offsets: dict[str, int] = {}
+        self.pids: set[int] = set(known_pids)
+        self.held: list[tuple[LogLine, int | None]] = []
+        for f in [mgetty_log, *syslog_files(paths)]:
+            try:
+                self.offsets[f] = paths.of(f).stat().st_size
+            except OSError:
+                self.offsets[f] = 0
+
+    def _new_text(self, system_path: str) -> str:
+        real = self.paths.of(system_path)
+        try:
+            size = real.stat().st_size
+        except OSError:
+            return ""
+        start = self.offsets.get(system_path, 0)
+        if size < start:  # rotated or truncated: start over
+            start = 0
+        with real.open("rb") as fh:
+            fh.seek(start)
+            data = fh.read(size - start)
+        # Only whole lines; a half-written one waits for the next poll.
+        cut = data.rfind(b"\n") + 1
+        self.offsets[system_path] = start + cut
+        return data[:cut].decode(errors="replace")
+
+    def feed_pppd(self, lines: Iterable[tuple[LogLine, int | None]]) -> list[LogLine]:
+        word = re.compile(rf"(?:/dev/)?\b{re.escape(self.tty)}\b")
+        out: list[LogLine] = []
+        for ln, pid in lines:
+            if pid is not None and pid not in self.pids and word.search(ln.text):
+                self.pids.add(pid)
+                out += [h for h, p in self.held if p == pid]
+                self.held = [(h, p) for h, p in self.held if p != pid]
+            if pid in self.pids:
+                out.append(ln)
+            else:
+                self.held.append((ln, pid))
+        del self.held[: max(0, len(self.held) - self.HELD)]
+        return out
+
+    def poll(self, now: dt.datetime, journal_text: str = "") -> list[LogLine]:
+        mg = parse_mgetty(self._new_text(self.mgetty_log), now)
+        ppp: list[tuple[LogLine, int | None]] = []
+        for f in syslog_files(self.paths):
+            if f not in self.offsets:
+                self.offsets[f] = 0
+            ppp += parse_syslog(self._new_text(f), now)
+        if journal_text:
+            ppp += parse_syslog(journal_text, now)
+        return merge(mg, self.feed_pppd(ppp))
