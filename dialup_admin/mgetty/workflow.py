@@ -157,7 +157,9 @@ def _get_source(req: BuildRequest, work: Path, say: Say) -> tuple[Path, str, str
         return s.unpack(req.src, work), str(req.src), digest, notes
     if req.sha256:
         raise BadInput("--sha256 checks a tarball; SRC is a directory")
-    return s.copy_tree(req.src, work), str(req.src), None, notes
+    tree = s.copy_tree(req.src, work)
+    say(f"  copied {s.find_source_root(req.src)} into the build tree (the original is not changed)")
+    return tree, str(req.src), None, notes
 
 
 def build(req: BuildRequest, say: Say, echo: Say, warn: Say) -> BuildResult:
