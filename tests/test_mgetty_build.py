@@ -295,3 +295,19 @@ def test_release_without_mgetty_config_rule(root: Path, run: RunCli, tmp_path: P
     assert res.exit_code == 0, res.output
     assert (root / CONF / "login.config").is_file()
     assert not (root / CONF / "mgetty.config").exists()
+
+
+def test_rollback_undoes_the_install(root: Path, run: RunCli, tmp_path: Path) -> None:
+    tree = fake_source(tmp_path / "src", "1.2")
+    assert run("build-mgetty", str(tree), "--force").exit_code == 0
+    first = (root / "usr/local/sbin/mgetty").read_bytes()
+    (tree / "mgetty.c").write_text((tree / "mgetty.c").read_text().replace("9.9", "9.10"))
+    assert run("build-mgetty", str(tree), "--force").exit_code == 0
+    res = run("rollback")
+    assert res.exit_code == 0, res.output
+    assert (root / "usr/local/sbin/mgetty").read_bytes() == first
+    assert not (root / "usr/local/sbin/mgetty.old").exists()
+    res = run("rollback")
+    assert res.exit_code == 0, res.output
+    assert not (root / "usr/local/sbin/mgetty").exists()
+    assert not (root / CONF / "login.config").exists()
