@@ -43,7 +43,7 @@ def main() -> None:
         boots.append(result.boot_seconds)
         totals.append(result.seconds)
         tools.append(float(re.findall(r"tool ([0-9.]+)", result.output)[0]))
-        bare = Guest("bare", "true", modules=False, private_etc=False).run(timeout=60)
+        bare = Guest("bare", "true", modules=False, writable=()).run(timeout=60)
         assert bare.boot_seconds is not None
         boots_bare.append(bare.boot_seconds)
     print(f"guest boot to command (PPP modules, private /etc): {summary(boots)}")

@@ -72,7 +72,7 @@ def test_guest_tmpfs_hides_host_dirs() -> None:
 
 def test_init_script_is_valid_shell(tmp_path: Path) -> None:
     script = tmp_path / "init.sh"
-    script.write_text(render_init("alpha", tmp_path, {"GREETING": "it's here"}, True, True))
+    script.write_text(render_init("alpha", tmp_path, {"GREETING": "it's here"}, True, ("/etc",)))
     subprocess.run(["sh", "-n", str(script)], check=True)
     text = script.read_text()
     # Module load order: insmod does not resolve dependencies.
@@ -101,6 +101,8 @@ echo "written by the guest" > from-guest.txt
 echo "# lab" >> /etc/ppp/options && echo "etc writable"
 touch /var/lock/LCK..test && echo "lock dir writable"
 logger -t labtest "hello syslog"
+useradd -m -s /bin/sh labcaller && echo "labcaller:secret" | chpasswd && [ -d /home/labcaller ]
+grep -q '^labcaller:' /etc/shadow && echo "accounts writable"
 """
     result = Guest("alpha", command, folder=folder).run(timeout=60)
     assert result.status == 0, explain(result)
@@ -112,22 +114,25 @@ logger -t labtest "hello syslog"
     assert "etc writable" in result.output and "lock dir writable" in result.output
     assert (folder / "from-guest.txt").read_text() == "written by the guest\n"
     assert "labtest: hello syslog" in result.syslog
-    # The host's /etc is untouched: the guest wrote to its private copy.
+    assert "accounts writable" in result.output
+    # The host is untouched: the guest wrote to its private overlays.
     assert "# lab" not in Path("/etc/ppp/options").read_text().splitlines()[-1:]
+    assert "labcaller:" not in Path("/etc/passwd").read_text()
+    assert not Path("/home/labcaller").exists()
     assert result.boot_seconds is not None and result.boot_seconds > 0
 
 
 @pytest.mark.e2e
 @needs_uml
 def test_timeout_kills_the_guest_and_says_which_stage(tmp_path: Path) -> None:
-    command = "lab_mark started; lab_wait_file go 30 && cat go > seen; sleep 600"
+    command = "lab_mark started; lab_wait_file go 30 && lab_put seen < go; sleep 600"
     guest = Guest("stuck", command, folder=tmp_path / "stuck", modules=False)
     with guest:
         pgid = guest.pid
         assert pgid is not None
         guest.wait_for_file("started", timeout=60)
         # Files the host makes while the guest runs reach it, and back.
-        (guest.folder / "go").write_text("from the host\n")
+        guest.put("go", "from the host\n")
         assert guest.wait_for_file("seen", timeout=30).read_text() == "from the host\n"
         with pytest.raises(GuestError, match="stage command: did not power off within 0.5 s") as info:
             guest.wait(timeout=0.5)
