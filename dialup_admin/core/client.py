@@ -106,8 +106,9 @@ class Client:
 
     def __post_init__(self) -> None:
         peer_name(self.peer)
-        device_path(self.device)
-        phone_number(self.number)
+        # Stored normalised: /dev/ttyS0, 5551234.
+        object.__setattr__(self, "device", device_path(self.device))
+        object.__setattr__(self, "number", phone_number(self.number))
         user_name(self.user)
         check_speed(self.speed)
         init_string(self.init)

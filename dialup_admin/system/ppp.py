@@ -99,10 +99,10 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ("no-pap-response", r"^No response to PAP authenticate-requests$"),
         ("auth-refused", r"^(?:peer refused to authenticate|The remote system is required to authenticate itself).*$"),
         ("compression", r"^(.+?) (?:(?:receive|transmit) )?compression enabled$"),
-        ("local-ip", r"^local\s+IP address (\S+)$"),
-        ("remote-ip", r"^remote\s+IP address (\S+)$"),
-        ("dns1", r"^primary\s+DNS address (\S+)$"),
-        ("dns2", r"^secondary\s+DNS address (\S+)$"),
+        ("local-ip", r"^local\s+IP address ?(\S*)$"),
+        ("remote-ip", r"^remote\s+IP address ?(\S*)$"),
+        ("dns1", r"^primary\s+DNS address ?(\S*)$"),
+        ("dns2", r"^secondary\s+DNS address ?(\S*)$"),
         ("locked", r"^Device (\S+) is locked by pid (\d+)$"),
         ("open-failed", r"^Failed to open (\S+): (.*)$"),
         ("connect-failed", r"^Connect script failed$"),
@@ -308,7 +308,7 @@ def explain(status: int | None, f: Follower, kernel: KernelPpp | None = None) ->
         return "the serial port could not be locked: another program holds it, or /var/lock is not writable"
     if status == 7 or f.has("open-failed"):
         ev = f.first("open-failed")
-        why = ev.value if ev else "pppd could not open it"
+        why = ev.line[len("Failed to open "):] if ev else "pppd could not open it"
         return f"the serial port could not be opened: {why}"
     if status == 8 or f.has("connect-failed"):
         if f.modem_said:
@@ -505,24 +505,37 @@ def is_pppd(pid: int) -> bool:
 
 
 def stop_pppd(pid: int, *, lock_files: Sequence[Path] = (), timeout: float = 20) -> bool:
-    """Send pppd ``pid`` SIGTERM (it ends LCP and hangs up the modem) and wait for it to exit
-    and for the port's lock files to go. Returns False if it had to be killed (SIGKILL)."""
+    """Send pppd ``pid`` SIGTERM (it ends LCP, hangs up the modem and removes its lock)
+    and wait for it to exit. Returns False if it had to be killed (SIGKILL).
+
+    A lock file still naming the dead pid afterwards is stale and is removed, as every
+    UUCP-lock user would: the port is free again when this returns.
+    """
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return True
+    clean = True
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _alive(pid) and not any(lf.exists() and _lock_pid(lf) == pid for lf in lock_files):
-            return True
+    while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     if _alive(pid):
+        clean = False
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        return False
-    return True
+        for _ in range(50):
+            if not _alive(pid):
+                break
+            time.sleep(0.1)
+    for lf in lock_files:
+        if _lock_pid(lf) == pid:
+            try:
+                lf.unlink()
+            except FileNotFoundError:
+                pass
+    return clean
 
 
 def _alive(pid: int) -> bool:
@@ -545,14 +558,3 @@ def _lock_pid(lf: Path) -> int | None:
     except OSError:
         return None
     return int(text) if text.isdigit() else None
-
-
-def require_pppd() -> str:
-    from dialup_admin.system.commands import require
-
-    return require("pppd")
-
-
-def check_pppd_runnable(pppd: str) -> None:
-    if not os.access(pppd, os.X_OK):
-        raise UserError(f"{pppd} is not executable (run as root, or join group dip)")
