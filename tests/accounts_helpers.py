@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import crypt  # deprecated in 3.11, gone in 3.13: tests only, to verify real hashes
 import os
 import shutil
 import warnings
 from pathlib import Path
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt  # deprecated in 3.11, gone in 3.13: tests only, to verify real hashes with crypt(3)
 
 PASSWD = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
 GROUP = "root:x:0:\ndaemon:x:1:\n"

@@ -40,9 +40,14 @@ def get_password(app: AppContext, name: str, from_stdin: bool, generate: bool, a
     if generate:
         return core.generate_password(), True
     if from_stdin:
-        line = sys.stdin.readline()
-        password = line[:-1] if line.endswith("\n") else line
-        password = password[:-1] if password.endswith("\r") else password
+        # Bytes, not text: text mode would end the line at a lone CR and silently drop the rest.
+        raw = sys.stdin.buffer.readline()
+        raw = raw[:-1] if raw.endswith(b"\n") else raw
+        raw = raw[:-1] if raw.endswith(b"\r") else raw
+        try:
+            password = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadInput("--password-stdin: the password is not valid UTF-8") from None
         if password == "":
             raise BadInput("--password-stdin: no password on standard input")
     elif app.dry_run:

@@ -219,7 +219,8 @@ def render_block(users: list[fmt.Entry], deny: list[str]) -> bytes:
     """The block body: dial-in users, then deny lines."""
     out = []
     if users:
-        out.append('# dial-in users: "@login" = pppd checks the system password (change it with dialup-admin passwd)\n')
+        # No quote characters in our comments: after an admin's unclosed quote they would pair up oddly.
+        out.append("# dial-in users: the secret @login makes pppd check the system password (dialup-admin passwd)\n")
         out.append(fmt.format_entries(sorted(users, key=lambda e: e.client)))
     if deny:
         out.append("# accounts that never dial in (as in Debian's stock pap-secrets)\n")
