@@ -10,6 +10,7 @@ exact argv mgetty hands over. Nothing on the host changes.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,7 @@ from mgetty_helpers import (
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("unshare") is None, reason="unshare (util-linux) is missing"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="private mount namespaces and bind mounts need root"),
 ]
 
 TTY = "ttyS0"  # a device node every PC has; the simulated port is bound over it in the namespace
