@@ -466,7 +466,7 @@ def check_mgetty_config(t: Target) -> list[Finding]:
             act = int(eff.get("answer-chat-timeout", "80"))
             rings = int(eff.get("rings", "1"))
         except ValueError:
-            out.append(Finding("mgetty-config", ERROR, f"{tty}: a number in mgetty.config is not a number",
+            out.append(Finding("mgetty-config", ERROR, f"{tty}: answer-chat-timeout or rings in mgetty.config is not a number",
                                "rerun dialup-admin setup-server"))
             continue
         if act < s7 + 5:
@@ -734,14 +734,21 @@ CHECKS: tuple[Check, ...] = (
 
 
 def run_checks(target: Target, checks: Iterable[Check] = CHECKS) -> list[Finding]:
-    """Every finding, in check order. A check that cannot read something reports it, never raises."""
+    """Every finding, in check order, each problem once (one group-writable directory
+    spoils every file below it). A check that cannot read something reports it, never raises."""
     out: list[Finding] = []
+    seen: set[tuple[str, str]] = set()
     for check in checks:
         try:
-            out += check(target)
+            found = check(target)
         except PermissionError as exc:
-            out.append(Finding(check.__name__.removeprefix("check_").replace("_", "-"), ERROR,
-                               f"cannot read {exc.filename}", "run doctor as root"))
+            found = [Finding(check.__name__.removeprefix("check_").replace("_", "-"), ERROR,
+                             f"cannot read {exc.filename}", "run doctor as root")]
+        for f in found:
+            if f.level != OK and (f.level, f.message) in seen:
+                continue
+            seen.add((f.level, f.message))
+            out.append(f)
     return out
 
 
