@@ -286,7 +286,7 @@ BROKEN: list[tuple[Breaker, str, str]] = [
     (options_markers_broken, "ppp-options", "error"),
     (options_tty_without_pair, "ppp-options-tty", "error"),
     (pap_secrets_0644, "pap-secrets-file", "error"),
-    (etc_ppp_group_writable, "pap-secrets-file", "error"),
+    (etc_ppp_group_writable, "writable-path", "error"),
     (inittab_line_gone, "service", "error"),
     (systemd_unit_not_enabled, "service", "error"),
     (init_none, "service", "warning"),

@@ -265,7 +265,7 @@ def _mode_owner(t: Target, check: str, system_path: str, mode: int | None, stric
             continue
         s = t.paths.of(sp).stat()
         if s.st_mode & 0o022 and not (stat.S_ISDIR(s.st_mode) and s.st_mode & stat.S_ISVTX):
-            return [Finding(check, level, f"{sp} is writable by group or others (pppd refuses such paths)",
+            return [Finding("writable-path", level, f"{sp} is writable by group or others (pppd refuses such paths)",
                             f"chmod go-w {sp}")]
     return []
 
