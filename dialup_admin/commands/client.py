@@ -192,7 +192,7 @@ def status(app: AppContext) -> None:
     from dialup_admin.core import dial as dial_core
     from dialup_admin.system import netstat, ppp
 
-    found = netstat.links(app.paths)
+    found = netstat.links()
     records = {r.peer: r for r in ppp.DialRecord.load_all(app.paths)}
     live = {p: r for p, r in records.items() if dial_core.running_record(app.paths, p) is not None}
     if app.json:
@@ -259,7 +259,7 @@ def stats(app: AppContext, iface: str | None, interval: float | None, count: int
         raise BadInput("--interval must be more than 0 seconds")
     if count is not None and count < 1:
         raise BadInput("--count must be at least 1")
-    counters = netstat.read_counters(app.paths)
+    counters = netstat.read_counters()
     names = sorted(n for n in counters if netstat._PPP_NAME.match(n))
     name = iface or (names[0] if names else None)
     if name is None or name not in counters:
@@ -281,7 +281,7 @@ def stats(app: AppContext, iface: str | None, interval: float | None, count: int
             break
         prev = cur
         time.sleep(interval)
-        counters = netstat.read_counters(app.paths)
+        counters = netstat.read_counters()
         if name not in counters:
             app.say(f"{name} went down.")
             break

@@ -120,7 +120,9 @@ def _ip_json(*args: str) -> list[dict[str, Any]]:
     return data if isinstance(data, list) else []
 
 
-def read_counters(paths: Paths) -> dict[str, Counters]:
+def read_counters(paths: Paths | None = None) -> dict[str, Counters]:
+    """The running kernel's counters (/proc is the kernel's, never a --root tree's)."""
+    paths = paths or Paths()
     try:
         return parse_proc_net_dev(paths.of("/proc/net/dev").read_text())
     except OSError as exc:
@@ -128,8 +130,10 @@ def read_counters(paths: Paths) -> dict[str, Counters]:
 
 
 def links(paths: Paths | None = None) -> list[Link]:
-    """Every PPP interface of this machine with addresses, routes and counters (runs ``ip``)."""
-    paths = paths or Paths()
+    """Every PPP interface of this machine with addresses, routes and counters (runs ``ip``).
+
+    ``paths`` only moves where /proc is read (tests); the kernel is always this machine's.
+    """
     found = parse_ip_addr(_ip_json("addr", "show"))
     if found:
         add_routes(found, _ip_json("route", "show"))
