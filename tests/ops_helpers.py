@@ -97,3 +97,35 @@ def local_hook(tmp: Path, event: str) -> tuple[Path, Path]:
     script.write_text(sessions.hook_script(event, str(records)))
     os.chmod(script, 0o755)
     return script, records
+
+
+# In a private mount namespace: a tmpfs on /var/log, the given binds, then one program.
+# Records and marker files land on that tmpfs; the host's /var/log and /etc are untouched.
+_PRIVATE = r'''
+set -e
+mount -t tmpfs tmpfs /var/log
+while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done
+shift
+( unset PATH; exec "$@" ) || echo "exit $?" >&2   # pppd gives hooks no PATH
+for f in /var/log/dialup-admin/sessions.log /var/log/admin-ran; do
+  [ -e "$f" ] && { echo "== $f $(stat -c '%a %U:%G' "$f") $(stat -c '%a' "$(dirname "$f")")"; cat "$f"; }
+done
+true
+'''
+
+
+def private_mounts_work() -> bool:
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"], capture_output=True)
+    return proc.returncode == 0
+
+
+def run_private(binds: list[tuple[Path, str]], argv: list[str], env: dict[str, str]) -> str:
+    """Run ``argv`` with ``env`` only (as pppd runs hooks) in a private mount namespace; return
+    what it left in /var/log: ``== PATH MODE OWNER DIRMODE`` then the file, per file."""
+    flat = [str(x) for src, dst in binds for x in (src, dst)]
+    full = dict(env)
+    full.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", _PRIVATE, "sh",
+                           *flat, "--", *argv], env=full, capture_output=True, timeout=60)
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr.decode()
+    return proc.stdout.decode()

@@ -133,6 +133,10 @@ def parse_records(data: bytes) -> tuple[list[Record], int]:
     for raw in data.split(b"\n"):
         if not raw:
             continue
+        start = raw.rfind(TAG.encode())
+        if start > 0:  # a torn line (a full disk cut a write short) run into the next record
+            bad += 1
+            raw = raw[start:]
         f = raw.decode("ascii", errors="replace").split("\t")
         if f[0] != TAG or len(f) < 9 or f[1] not in ("up", "down") or _int(f[2]) is None:
             bad += 1
