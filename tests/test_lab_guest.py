@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dialup_admin.errors import BadInput, UserError
-from dialup_admin.lab import Guest, GuestError, GuestResult
+from dialup_admin.lab import Guest, GuestError, GuestResult, wait_all
 from dialup_admin.lab.guest import render_init, tool_command, visible_in_guest
 from lab_helpers import PPP_CLIENT, PPP_SERVER, needs_uml, pty_pair
 
@@ -125,22 +125,27 @@ grep -q '^labcaller:' /etc/shadow && echo "accounts writable"
 @pytest.mark.e2e
 @needs_uml
 def test_timeout_kills_the_guest_and_says_which_stage(tmp_path: Path) -> None:
-    command = "lab_mark started; lab_wait_file go 30 && lab_put seen < go; sleep 600"
-    guest = Guest("stuck", command, folder=tmp_path / "stuck", modules=False)
-    with guest:
-        pgid = guest.pid
-        assert pgid is not None
-        guest.wait_for_file("started", timeout=60)
-        # Files the host makes while the guest runs reach it, and back.
-        guest.put("go", "from the host\n")
-        assert guest.wait_for_file("seen", timeout=30).read_text() == "from the host\n"
-        with pytest.raises(GuestError, match="stage command: did not power off within 0.5 s") as info:
-            guest.wait(timeout=0.5)
-        assert info.value.stage == "command"
-        assert not group_alive(pgid)
-        uml_dir = guest.uml_dir
-        assert uml_dir is not None and (uml_dir / guest.umid).is_dir()
-    assert not uml_dir.exists()
+    # The guest holds its serial line (a host pty) open: UML's helper watching that tty
+    # calls setsid() and leaves the process group, and must be killed all the same.
+    command = "exec 5<>/dev/ttyS1; lab_mark started; lab_wait_file go 30 && lab_put seen < go; sleep 600"
+    with pty_pair() as (line, _other):
+        guest = Guest("stuck", command, serial=[line], folder=tmp_path / "stuck", modules=False)
+        with guest:
+            pgid = guest.pid
+            assert pgid is not None
+            guest.wait_for_file("started", timeout=60)
+            # Files the host makes while the guest runs reach it, and back.
+            guest.put("go", "from the host\n")
+            assert guest.wait_for_file("seen", timeout=30).read_text() == "from the host\n"
+            assert any(os.getsid(pid) != pgid for pid in guest.helper_pids())
+            with pytest.raises(GuestError, match="stage command: did not power off within 0.5 s") as info:
+                guest.wait(timeout=0.5)
+            assert info.value.stage == "command"
+            assert not group_alive(pgid)
+            assert guest.helper_pids() == []
+            uml_dir = guest.uml_dir
+            assert uml_dir is not None and (uml_dir / guest.umid).is_dir()
+        assert not uml_dir.exists()
 
 
 @pytest.mark.e2e
@@ -151,16 +156,27 @@ def test_two_guests_ping_over_ppp(tmp_path: Path) -> None:
         server = Guest("server", PPP_SERVER, serial=[line_a], folder=tmp_path / "server")
         client = Guest("client", PPP_CLIENT, serial=[line_b], folder=tmp_path / "client")
         with server, client:
-            server_result = server.wait(timeout=60)
-            client_result = client.wait(timeout=30)
-    assert server_result.status == 0, explain(server_result)
-    assert client_result.status == 0, explain(client_result)
-    assert "3 packets transmitted, 3 packets received" in server_result.output, explain(server_result)
-    assert "3 packets transmitted, 3 packets received" in client_result.output, explain(client_result)
+            try:
+                server_result, client_result = wait_all([server, client], timeout=90)
+            except GuestError as exc:
+                pytest.fail(f"{exc}\n{folder_logs(server.folder)}\n{folder_logs(client.folder)}")
+    logs = explain(server_result) + explain(client_result)
+    assert server_result.status == 0, logs
+    assert client_result.status == 0, logs
+    assert "3 packets transmitted, 3 packets received" in server_result.output, logs
+    assert "3 packets transmitted, 3 packets received" in client_result.output, logs
     assert "inet 10.0.0.2 peer 10.0.0.1" in client_result.output
     assert "local  IP address 10.0.0.1" in server_result.syslog
     assert "LCP terminated by peer" in client_result.syslog
     assert time.monotonic() - started < 120
+
+
+def folder_logs(folder: Path) -> str:
+    parts = []
+    for name in ("output.log", "syslog.log"):
+        path = folder / name
+        parts.append(f"--- {path}\n{path.read_text(errors='replace') if path.exists() else '(none)'}")
+    return "\n".join(parts)
 
 
 @pytest.mark.e2e

@@ -8,6 +8,6 @@ as a read-only root, so the guest runs the host's own pppd, mgetty and dialup-ad
 
 from __future__ import annotations
 
-from dialup_admin.lab.guest import Guest, GuestError, GuestResult
+from dialup_admin.lab.guest import Guest, GuestError, GuestResult, wait_all
 
-__all__ = ["Guest", "GuestError", "GuestResult"]
+__all__ = ["Guest", "GuestError", "GuestResult", "wait_all"]

@@ -81,6 +81,13 @@ LIBRARY_TEXT = """\
 # Seconds since the guest booted.
 lab_uptime() { read lab_u lab_r < /proc/uptime; echo "$lab_u"; }
 
+# Sets $lab_now to the whole seconds since boot, without forking (forks are slow in UML).
+lab_now() { read lab_u lab_r < /proc/uptime; lab_now=${lab_u%.*}; }
+
+# lab_until SECONDS: starts a deadline; lab_expired is then true once it has passed.
+lab_until() { lab_now; lab_end=$((lab_now + $1)); }
+lab_expired() { lab_now; [ "$lab_now" -ge "$lab_end" ]; }
+
 # Tell the host something happened: the host waits with Guest.wait_for_file(NAME).
 lab_mark() { : > "$LAB_FOLDER/$1"; }
 
@@ -89,9 +96,9 @@ lab_put() { cat > "$LAB_FOLDER/.$1.tmp" && mv "$LAB_FOLDER/.$1.tmp" "$LAB_FOLDER
 
 # lab_wait_file NAME SECONDS: wait for the host (Guest.put) or another process to create NAME.
 lab_wait_file() {
-    lab_n=$(( $2 * 20 ))
+    lab_until "$2"
     while [ ! -e "$LAB_FOLDER/$1" ]; do
-        lab_n=$((lab_n - 1)); [ $lab_n -le 0 ] && return 1
+        lab_expired && return 1
         sleep 0.05
     done
 }
@@ -100,9 +107,9 @@ lab_wait_file() {
 # pppd sets the address before it sets the interface up: waiting for the address alone
 # races with "Network is unreachable".
 lab_wait_iface() {
-    lab_n=$(( $2 * 20 ))
+    lab_until "$2"
     until ip -4 -o addr show dev "$1" up 2>/dev/null | grep -q ' inet '; do
-        lab_n=$((lab_n - 1)); [ $lab_n -le 0 ] && return 1
+        lab_expired && return 1
         sleep 0.05
     done
 }
@@ -114,9 +121,9 @@ lab_icmp_echos_in() {
 
 # lab_wait_echos COUNT SECONDS: wait until the peer's pings have arrived.
 lab_wait_echos() {
-    lab_n=$(( $2 * 20 ))
+    lab_until "$2"
     until [ "$(lab_icmp_echos_in)" -ge "$1" ]; do
-        lab_n=$((lab_n - 1)); [ $lab_n -le 0 ] && return 1
+        lab_expired && return 1
         sleep 0.05
     done
 }
@@ -169,6 +176,21 @@ class GuestResult:
             last = lines[-1] if lines else "no output"
             raise GuestError(self.name, "command", f"exit status {self.status}: {last}", self.folder, lines)
         return self
+
+
+def _kill_pid(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def tail(text: str, count: int) -> list[str]:
@@ -540,24 +562,51 @@ class Guest:
             return None
 
     def kill(self) -> None:
-        """Kill the whole UML process group (by its pid) and reap the main process."""
-        if self._proc is None or self._proc.returncode is not None:
+        """Kill every process of this guest and reap the main one.
+
+        UML's process group (its main pid) holds most helpers, but the helper that
+        watches a tty line for window changes calls setsid() and leaves the group;
+        UML kills it on a clean power-off only. So the guest's processes are also
+        found by this guest's unique ``umid=`` argument (helpers are clones of the
+        main process and share its command line) and killed by pid.
+        """
+        if self._proc is None:
             return
-        pgid = self._proc.pid
-        self._kill_group()
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            return
-        # UML's helpers are ptraced by the main process; killed, they linger as zombies
-        # until init reaps them. Wait (signal 0 only) so no guest process outlives close().
+        if self._proc.returncode is None:
+            self._kill_group()
+            for pid in self.helper_pids():
+                _kill_pid(pid)
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                return
+        # Killed helpers are ptraced by the main process or orphaned; they linger a
+        # moment until init reaps them. Wait, so no guest process outlives close().
+        # (Signal 0 only for the group: its leader is reaped now.)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            try:
-                os.killpg(pgid, 0)
-            except (ProcessLookupError, PermissionError):
+            pids = self.helper_pids()
+            for pid in pids:
+                _kill_pid(pid)
+            if not pids and not _group_exists(self._proc.pid):
                 return
             time.sleep(0.02)
+
+    def helper_pids(self) -> list[int]:
+        """The live host processes of this guest (main and helpers), by their umid argument."""
+        token = f"umid={self.umid}".encode()
+        pids = []
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/cmdline", "rb") as fh:
+                    args = fh.read().split(b"\0")
+            except OSError:
+                continue
+            if token in args:
+                pids.append(int(entry.name))
+        return pids
 
     def close(self) -> None:
         """Kill the guest if it still runs, remove its umid dir, and its folder if temporary."""
@@ -656,3 +705,25 @@ class Guest:
         if self._uml_dir is not None:
             shutil.rmtree(self._uml_dir, ignore_errors=True)
             self._uml_dir = None
+
+
+def wait_all(guests: Sequence[Guest], timeout: float = 60) -> list[GuestResult]:
+    """Wait for every guest, within one deadline for all; kill those still running then.
+
+    A guest's :class:`GuestError` is raised only once every guest has stopped, so all
+    the logs are complete; after a failure every guest keeps its folder.
+    """
+    deadline = time.monotonic() + timeout
+    results: list[GuestResult] = []
+    first: GuestError | None = None
+    for guest in guests:
+        try:
+            results.append(guest.wait(max(0.1, deadline - time.monotonic())))
+        except GuestError as exc:
+            first = first or exc
+    if first is not None:
+        for guest in guests:
+            guest.keep = True
+        raise first
+    return results
+
