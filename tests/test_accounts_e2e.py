@@ -39,7 +39,7 @@ n=0
 for opt in {" ".join(repr(s[0]) if s[0] else "''" for s in SESSIONS)}; do
     n=$((n + 1))
     # Session 5 shows why the tool never writes "": the same entry with an empty secret.
-    [ $n = 5 ] && sed -i 's/^mailstation\t\*\t@login/mailstation\t*\t""/' /etc/ppp/pap-secrets
+    [ $n = 5 ] && sed -i 's/^mailstation[[:space:]][*][[:space:]]@login/mailstation * ""/' /etc/ppp/pap-secrets
     lab_mark ready-$n
     pppd /dev/ttyS1 57600 local nodetach passive noipv6 auth -chap +pap $opt debug
     echo "server session $n ($opt) pppd exit $?"
