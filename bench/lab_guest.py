@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from lab_helpers import PPP_CLIENT, PPP_SERVER, pty_pair  # noqa: E402
 
-from dialup_admin.lab import Guest  # noqa: E402
+from dialup_admin.lab import Guest, wait_all  # noqa: E402
 
 TOOL = Path(sys.executable).parent / "dialup-admin"
 
@@ -46,8 +46,8 @@ def main() -> None:
         bare = Guest("bare", "true", modules=False, writable=()).run(timeout=60)
         assert bare.boot_seconds is not None
         boots_bare.append(bare.boot_seconds)
-    print(f"guest boot to command (PPP modules, private /etc): {summary(boots)}")
-    print(f"guest boot to command (no modules, no /etc):      {summary(boots_bare)}")
+    print(f"guest boot to command (PPP modules, overlays):     {summary(boots)}")
+    print(f"guest boot to command (no modules, no overlays):   {summary(boots_bare)}")
     print(f"guest start to power-off, dialup-admin --version:  {summary(totals)}")
     print(f"dialup-admin --version inside the guest:           {summary(tools)}")
 
@@ -56,8 +56,9 @@ def main() -> None:
         t0 = time.monotonic()
         with pty_pair() as (a, b):
             with Guest("server", PPP_SERVER, serial=[a]) as server, Guest("client", PPP_CLIENT, serial=[b]) as client:
-                out = server.wait(timeout=60).check().output
-                client.wait(timeout=30).check()
+                server_result, client_result = wait_all([server, client], timeout=90)
+                out = server_result.check().output
+                client_result.check()
         walls.append(time.monotonic() - t0)
         links.append(float(re.findall(r"link up after ([0-9.]+) s", out)[0]))
         rtts.append(float(re.findall(r"min/avg/max = [0-9.]+/([0-9.]+)/", out)[0]))
