@@ -12,6 +12,7 @@ import pytest
 from accounts_helpers import group_line, make_db, passwd_line, setup_server, shadow_hash, verify
 from conftest import RunCli, snapshot
 from dialup_admin.core import accounts as core
+from dialup_admin.core.accounts_report import report
 from dialup_admin.core import server as core_server
 from dialup_admin.core.plan import Plan, RunCommand, WriteFile, apply
 from dialup_admin.errors import UserError
@@ -257,7 +258,7 @@ def test_passwd_restores_a_missing_entry(server: Path, run: RunCli) -> None:
     core.plan_pap(plan, acc, [])
     apply(plan)
     assert entry(server, "dc") is None
-    rows, _ = core.report(Paths(server))
+    rows, _ = report(Paths(server))
     assert any("no pap-secrets entry" in p for r in rows if r.name == "dc" for p in r.problems)
     res = run("passwd", "dc", "--password-stdin", input=PW + "\n")
     assert res.exit_code == 0, res.output
@@ -311,11 +312,13 @@ def test_users_report(server: Path, run: RunCli) -> None:
     plan = Plan(Paths(server), "test")
     core.plan_pap(plan, acc, [e for e in core.current_users(acc) if e.client != "noentry"])
     apply(plan)
+    (server / "etc/ppp/chap-secrets").write_text("ok * clear-text *\n")
     res = run("users", "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     rows = {r["name"]: r for r in data["users"]}
-    assert rows["ok"]["ip"] == "192.168.32.20" and rows["ok"]["problems"] == []
+    assert rows["ok"]["ip"] == "192.168.32.20"
+    assert [x for x in rows["ok"]["problems"] if "chap-secrets line 1" in x] == rows["ok"]["problems"] != []
     assert any("no system account" in x for x in rows["ghost"]["problems"])
     assert any("no pap-secrets entry" in x for x in rows["noentry"]["problems"])
     assert any("duplicate address 192.168.32.30" in x for x in data["problems"])

@@ -10,6 +10,7 @@ import click
 
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import accounts as core
+from dialup_admin.core.accounts_report import report
 from dialup_admin.core.plan import Plan, apply, display
 from dialup_admin.errors import BadInput
 from dialup_admin.system import accounts as sysacc
@@ -167,7 +168,7 @@ def users(app: AppContext) -> None:
     Example:
       sudo dialup-admin users --json
     """
-    rows, general = core.report(app.paths)
+    rows, general = report(app.paths)
     if app.json:
         app.emit_json({"users": [r.to_json() for r in rows], "problems": general})
         return

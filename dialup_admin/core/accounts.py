@@ -1,4 +1,6 @@
-"""Dial-in accounts: the ppp group, the ppp/fax service users, adduser/deluser/passwd/users.
+"""Dial-in accounts: the ppp group, the ppp/fax service users, adduser/deluser/passwd.
+
+(``users``, the report, is core/accounts_report.py.)
 
 Every change is a :class:`Plan`: shadow-utils commands (their databases snapshotted
 through ``touches``, so a failed apply or ``dialup-admin rollback`` restores them) and
@@ -45,7 +47,6 @@ import ipaddress
 import re
 import secrets as random_secrets
 from dataclasses import dataclass, field
-from typing import Any
 
 from dialup_admin.core.plan import FileSpec, Plan, RunCommand
 from dialup_admin.core.state import load_server
@@ -58,6 +59,7 @@ from dialup_admin.system import accounts as sysacc
 
 BLOCK = "accounts"  # the managed block setup-server creates in pap-secrets (core.server.ACCOUNTS_BLOCK)
 PAP = "/etc/ppp/pap-secrets"
+CHAP = "/etc/ppp/chap-secrets"
 PAP_HEADER = "# Secrets for authentication using PAP\n# client\tserver\tsecret\t\t\tIP addresses\n"
 PPP_GROUP = "ppp"
 PPP_USER = "ppp"
@@ -159,7 +161,7 @@ class Accounts:
 
 def load(paths: Paths) -> Accounts:
     """Read passwd, group, pap-secrets (and server.json if any) below the root."""
-    data = _read(paths, PAP)
+    data = read_file(paths, PAP)
     split = managed.split(data, PAP, name=BLOCK)
     body = split.body or b""
     parsed = fmt.parse(data)
@@ -181,7 +183,7 @@ def load(paths: Paths) -> Accounts:
     )
 
 
-def _read(paths: Paths, system_path: str) -> bytes:
+def read_file(paths: Paths, system_path: str) -> bytes:
     try:
         return paths.of(system_path).read_bytes()
     except FileNotFoundError:
@@ -412,6 +414,9 @@ def plan_deluser(paths: Paths, name: str) -> Plan:
                                 touches=sysacc.TOUCHES))
     for e in acc.hand_written(name):
         plan.notes.append(f"{PAP} line {e.line} still has a hand-written entry for {name}; remove it yourself")
+    for e in fmt.parse(read_file(paths, CHAP)).entries:
+        if e.client == name:
+            plan.notes.append(f"{CHAP} line {e.line} still has an entry for {name}; remove it yourself")
     return plan
 
 
@@ -474,113 +479,3 @@ def plan_service_accounts(plan: Plan, spec: ServiceAccounts) -> None:
         plan.command(RunCommand(
             sysacc.useradd_argv(paths, name, uid=uid, group=PPP_GROUP, home=home, create_home=create, shell=spec.shell),
             f"the guide's {name} user", touches=sysacc.TOUCHES))
-
-
-# --- users: the report --------------------------------------------------------
-
-@dataclass
-class UserRow:
-    name: str
-    uid: int | None
-    ip: str | None
-    in_passwd: bool
-    in_pap: bool
-    password: str  # set | locked | empty | unknown | -
-    problems: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def report(paths: Paths) -> tuple[list[UserRow], list[str]]:
-    """Dial-in users as the databases and pap-secrets see them, with what is wrong.
-
-    Returns the rows and the file-wide problems (wildcard entries that let anyone in,
-    lines pppd skips, duplicate addresses).
-    """
-    acc = load(paths)
-    shadow = sysacc.read_shadow_status(paths)
-    gid = acc.ppp_gid
-    general: list[str] = []
-    rows: dict[str, UserRow] = {}
-    members = set(acc.groups[PPP_GROUP].members) if PPP_GROUP in acc.groups else set()
-    for u in acc.users.values():
-        if gid is not None and (u.gid == gid or u.name in members):
-            rows[u.name] = UserRow(u.name, u.uid, None, True, False, shadow.get(u.name, "unknown"))
-    entries = [e for e in acc.pap.entries if e.client != fmt.WILD and e.client != "" and not e.is_deny]
-    first: dict[str, fmt.Entry] = {}
-    for e in entries:
-        if e.client in first:
-            continue
-        first[e.client] = e
-        row = rows.get(e.client)
-        if row is None:
-            acct = acc.users.get(e.client)
-            row = rows[e.client] = UserRow(e.client, acct.uid if acct else None, None, acct is not None, False,
-                                           shadow.get(e.client, "unknown") if acct else "-")
-        row.in_pap = True
-        hosts = [a for a in e.addresses if _single_host(a)]
-        row.ip = hosts[0] if hosts else None
-        if not row.in_passwd:
-            row.problems.append(f"pap-secrets line {e.line} has no system account behind it (pppd's login check refuses it)")
-        elif gid is not None and acc.users[e.client].gid != gid and e.client not in members:
-            row.problems.append(f"pap-secrets line {e.line} lets {e.client}, not in group {PPP_GROUP}, dial in")
-        if e.secret == "":
-            row.problems.append(f'pap-secrets line {e.line}: empty secret "" lets any password in if pppd runs without "login"')
-        elif e.secret not in (fmt.LOGIN_SECRET,) and not e.secret.startswith("@/"):
-            row.problems.append(f"pap-secrets line {e.line} holds a password in clear; dialup-admin passwd {e.client} "
-                                "replaces it with @login")
-        if e.options:
-            row.problems.append(f"pap-secrets line {e.line} sets pppd options: {' '.join(e.options)}")
-        if row.in_passwd and row.password in ("locked", "empty"):
-            row.problems.append(f"password {row.password}: set one with dialup-admin passwd {e.client}")
-    for name, e in first.items():
-        dups = [x for x in entries if x.client == name and x is not e]
-        for d in dups:
-            rows[name].problems.append(f"pap-secrets line {d.line} is a second entry for {name}; pppd uses line {e.line}")
-    for row in rows.values():
-        if row.in_passwd and not row.in_pap and row.name not in SERVICE_USERS:
-            row.problems.append(f"in group {PPP_GROUP} but no pap-secrets entry: cannot dial in "
-                                f"(dialup-admin passwd {row.name} adds one)")
-    # Addresses: one per user, none of a line's.
-    seen: dict[str, str] = {}
-    line_addrs = {}
-    if acc.server is not None:
-        for ln in acc.server.lines:
-            line_addrs[str(ln.local)] = f"{ln.tty}'s local address"
-            line_addrs[str(ln.remote)] = f"{ln.tty}'s remote address"
-    for row in sorted(rows.values(), key=lambda r: r.name):
-        if row.ip is None:
-            continue
-        if row.ip in seen:
-            msg = f"address {row.ip} is also given to {seen[row.ip]}"
-            row.problems.append(msg)
-            general.append(f"duplicate address {row.ip}: {seen[row.ip]} and {row.name}")
-        else:
-            seen[row.ip] = row.name
-        if row.ip in line_addrs:
-            row.problems.append(f"address {row.ip} is {line_addrs[row.ip]}")
-        if acc.server is not None and ipaddress.IPv4Address(row.ip) not in acc.server.pool:
-            row.problems.append(f"address {row.ip} is outside the pool {acc.server.pool}")
-    for e in acc.pap.entries:
-        if e.client == fmt.WILD and not e.is_deny:
-            if e.secret == "":
-                general.append(f'pap-secrets line {e.line}: wildcard entry "* {e.server} \\"\\"" lets every system '
-                               'account dial in, and anyone at all if pppd runs without "login"')
-            else:
-                general.append(f"pap-secrets line {e.line}: wildcard entry lets anyone with its shared secret dial in")
-    for line in acc.pap.skipped:
-        general.append(f"pap-secrets line {line} has fewer than three words: pppd skips it")
-    general.extend(f"pap-secrets {w}" for w in acc.pap.warnings)
-    return sorted(rows.values(), key=lambda r: r.name), general
-
-
-def _single_host(word: str) -> bool:
-    if word.startswith("!") or word in (fmt.WILD, "-"):
-        return False
-    base, _, bits = word.partition("/")
-    try:
-        ipaddress.IPv4Address(base)
-    except ValueError:
-        return False
-    return bits in ("", "32")
