@@ -376,7 +376,7 @@ def run_pppd(argv: Sequence[str], *, on_line: Echo, timeout: float = 180) -> Run
 
     f = Follower()
     child = pexpect.spawn(argv[0], list(argv[1:]), encoding="utf-8", codec_errors="replace", echo=False,
-                          timeout=timeout)
+                          timeout=timeout, preexec_fn=_no_controlling_tty)
     deadline = time.monotonic() + timeout
     timed_out = False
     try:
@@ -408,6 +408,52 @@ def run_pppd(argv: Sequence[str], *, on_line: Echo, timeout: float = 180) -> Run
     child.close()
     status = child.exitstatus if child.exitstatus is not None else 128 + (child.signalstatus or 0)
     return Run(status, f)
+
+
+def _no_controlling_tty() -> None:
+    """In pexpect's child, before exec: keep our pty as pppd's stdio, but never as a
+    terminal pppd's session controls, and keep pppd from leading a session.
+
+    pexpect makes the child a session leader with the pty as its controlling terminal.
+    Run as such, pppd goes wrong twice: a session leader without a terminal that opens
+    /dev/ttyS0 makes the port its controlling terminal, so when the foreground pppd
+    exits after ``updetach`` the kernel hangs the port up under the detached child
+    ("Modem hangup"); and with the pty as its terminal, its exit sends SIGHUP to the
+    child before the child's setsid(). So: drop the pty as controlling terminal, then
+    fork; this process stays the (terminal-less) session leader, waits and passes on
+    pppd's exit status and our signals; pppd, exec'd in the child, leads nothing.
+    """
+    import fcntl
+    import termios
+
+    old = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # TIOCNOTTY sends the leader SIGHUP
+    try:
+        fcntl.ioctl(0, termios.TIOCNOTTY)
+    except OSError:
+        pass
+    signal.signal(signal.SIGHUP, old)
+    pid = os.fork()
+    if pid == 0:
+        return  # go on to exec pppd
+    try:
+        def forward(signum: int, _frame: object) -> None:
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, forward)
+        while True:
+            try:
+                _, wstatus = os.waitpid(pid, 0)
+                break
+            except InterruptedError:
+                continue
+        code = os.waitstatus_to_exitcode(wstatus)
+        os._exit(code if code >= 0 else 128 - code)
+    except BaseException:
+        os._exit(1)
 
 
 def _stop_child(child: object) -> None:
