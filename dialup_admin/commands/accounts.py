@@ -94,8 +94,9 @@ def adduser(app: AppContext, name: str, ip: str | None, uid: int | None, force: 
       sudo dialup-admin adduser oob --generate-password
     Undo: dialup-admin deluser NAME (or dialup-admin rollback right after).
     """
-    req = core.prepare_adduser(app.paths, name, ip, uid, force)
+    core.username(name)
     app.require_root("adduser")
+    req = core.prepare_adduser(app.paths, name, ip, uid, force)
     password, generated = get_password(app, name, password_stdin, generate_password, allow_weak)
     plan = core.plan_adduser(req, password)
     if not _run(app, plan):
@@ -128,8 +129,9 @@ def passwd(app: AppContext, name: str, password_stdin: bool, generate_password: 
       sudo dialup-admin passwd dreamcast
       sudo dialup-admin passwd ppp          # let the guide's ppp account dial in
     """
-    acc = core.prepare_passwd(app.paths, name)
+    core.username(name)
     app.require_root("passwd")
+    acc = core.prepare_passwd(app.paths, name)
     password, generated = get_password(app, name, password_stdin, generate_password, allow_weak)
     plan = core.plan_passwd(acc, name, password)
     if not _run(app, plan):
@@ -152,8 +154,9 @@ def deluser(app: AppContext, name: str) -> None:
       sudo dialup-admin deluser mailstation
     Undo: dialup-admin rollback (restores the account, its password and the entry).
     """
-    plan = core.plan_deluser(app.paths, name)
+    core.username(name)
     app.require_root("deluser")
+    plan = core.plan_deluser(app.paths, name)
     if _run(app, plan):
         app.say(f"Dial-in user {name} removed; undo with: dialup-admin rollback")
 
