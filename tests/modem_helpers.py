@@ -111,6 +111,11 @@ def garbage_port(noise: bytes = b"\x00\xff#~garbled line noise~\r\n") -> Iterato
 def live_lock(lock_dir: Path, name: str) -> Iterator[int]:
     """A UUCP lock on ``name`` held by a live process (a ``sleep``), as mgetty would hold it."""
     proc = subprocess.Popen(["sleep", "60"])
+    comm = Path(f"/proc/{proc.pid}/comm")
+    for _ in range(200):  # until the child has exec'd, so its name is "sleep"
+        if comm.read_text().strip() == "sleep":
+            break
+        threading.Event().wait(0.01)
     lf = lock_dir / f"LCK..{name}"
     lf.write_bytes(b"%10d\n" % proc.pid)
     try:
