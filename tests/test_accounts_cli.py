@@ -122,6 +122,21 @@ def test_adduser_real_account_hash_and_entry(server: Path, run: RunCli) -> None:
         assert entry(root, name) == fmt.Entry(name, "*", "*", ("-",), (), entry(root, name).line)  # type: ignore[union-attr]
 
 
+def test_setup_server_again_keeps_users(server: Path, run: RunCli) -> None:
+    add(run, "dc", "--ip", "192.168.32.20")
+    before = snapshot(server)
+    res = run("setup-server", "--tty", "ttyS1", "--tty", "ttyS3", "--init", "none", "--mgetty", "/sbin/mgetty")
+    assert res.exit_code == 0 and "Nothing to change" in res.output
+    assert snapshot(server) == before
+
+
+def test_debian_wildcard_line_gets_a_note(server: Path, run: RunCli) -> None:
+    p = server / "etc/ppp/pap-secrets"
+    p.write_bytes(b'*\thostname\t""\t*\n' + p.read_bytes())
+    res = run("adduser", "dc", "--password-stdin", input=PW + "\n")
+    assert res.exit_code == 0 and "line 1: the wildcard entry" in res.output
+
+
 def test_adduser_prompts_twice(server: Path, run: RunCli) -> None:
     res = run("adduser", "dreamcast", input=f"{PW}\n{PW}\n")
     assert res.exit_code == 0, res.output

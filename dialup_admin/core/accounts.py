@@ -359,7 +359,15 @@ def plan_adduser(req: AddUser, password: str) -> Plan:
         entry = fmt.Entry(entry.client, entry.server, entry.secret, before.addresses)  # --force keeps the address
     users = [e for e in current_users(acc) if e.client != req.name] + [entry]
     plan_pap(plan, acc, users)
+    plan.notes.extend(wildcard_warnings(acc))
     return plan
+
+
+def wildcard_warnings(acc: Accounts) -> list[str]:
+    """The admin's ``* SERVER "" ...`` lines (Debian's stock file has one): worth a word."""
+    return [f'{PAP} line {e.line}: the wildcard entry * {e.server} "" lets every account with a password dial in '
+            f'(anyone, if pppd loses its "login" option); consider removing it'
+            for e in acc.outside if e.client == fmt.WILD and e.secret == "" and not e.is_deny]
 
 
 def _plan_password(plan: Plan, name: str, password: str) -> None:
