@@ -14,6 +14,7 @@ import fcntl
 import os
 import struct
 import termios
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -144,7 +145,8 @@ class PortLock:
 
     def _take(self, lf: Path) -> None:
         pid = os.getpid()
-        tmp = lf.with_name(f"LTMP.{pid}")
+        # One temp name per thread: detect locks many ports at once from one process.
+        tmp = lf.with_name(f"LTMP.{pid}.{threading.get_native_id()}")
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         except PermissionError:
