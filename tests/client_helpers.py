@@ -68,3 +68,65 @@ def phone_line(*, answer: bool = True, server_open: bool = True, dead: tuple[str
             ln.close_server()
             if thread is not None:
                 thread.join(timeout=5)
+
+
+# --- the lab: real pppd in user-mode Linux guests, dialing through the simulator --------
+
+LAB_SERVER = """
+printf 'ATS0=1\\r' > /dev/ttyS1
+sleep 0.3
+: > /etc/ppp/options
+printf 'ppp\\t*\\t"ppp"\\t*\\n' > /etc/ppp/pap-secrets
+pppd /dev/ttyS1 57600 nodetach local silent auth +pap noipv6 192.168.32.1:192.168.32.2 ms-dns 192.168.32.1 ms-dns 192.168.32.3 &
+pid=$!
+echo started > server-ready
+wait $pid
+echo "server pppd exit $?"
+"""
+
+LAB_CLIENT = """
+printf '%s\\n' "$PASSWORD" | {tool} setup-client --device /dev/ttyS1 --number 11 --password-stdin >/dev/null
+{tool} dial $DIAL_FLAGS; echo "dial exit $?"
+{tool} status
+{tool} --json status > status.json
+{tool} stats
+busybox ping -c 2 -w 10 192.168.32.1 >/dev/null && echo "ping ok"
+{tool} hangup; echo "hangup exit $?"
+{tool} status
+"""
+
+
+@dataclass
+class LabRun:
+    client_output: str
+    client_status: int
+    client_syslog: str
+    server_output: str
+    events: list[str]
+    folder: Path
+
+
+def lab_dial(folder: Path, *, password: str = "ppp", server: bool = True, verbose: bool = False) -> LabRun:
+    """Boot a server guest (bare pppd answering with PAP, when ``server``) and a client
+    guest that runs setup-client, dial, status, stats, ping, hangup; on one phone line."""
+    from dialup_admin.lab import Guest
+    from dialup_admin.lab.guest import tool_command
+
+    client_script = LAB_CLIENT.format(tool=tool_command())
+    env = {"PASSWORD": password, "DIAL_FLAGS": "-v" if verbose else ""}
+    server_output = ""
+    with PhoneLine({SERVER: None, CALLER: None}, ring_interval=0.5) as sim:
+        client = Guest("client", client_script, serial=[sim.pty(CALLER)], folder=folder / "client", env=env)
+        if server:
+            srv = Guest("server", LAB_SERVER, serial=[sim.pty(SERVER)], folder=folder / "server")
+            with srv:
+                srv.wait_for_file("server-ready", timeout=60)
+                with client:
+                    res = client.wait(timeout=120)
+                sres = srv.wait(timeout=60)
+                server_output = sres.output
+        else:
+            with client:
+                res = client.wait(timeout=120)
+        events = list(sim.events)
+    return LabRun(res.output, res.status, res.syslog, server_output, events, folder)

@@ -47,6 +47,33 @@ def test_guide_ppp_go_lines_are_the_stages() -> None:
     assert f.up
 
 
+def test_real_lab_success_log() -> None:
+    f = follow("lab-success.log")
+    assert INDEX["lab-success.log"]["status"] == 0
+    stages = [e.stage for e in f.events if e.stage]
+    assert stages == ["Dialing 11...", "Serial connection established.", "Using interface ppp0",
+                      "Connect: ppp0 <--> /dev/ttyS1", "Remote message: Login ok", "PAP authentication succeeded",
+                      "Deflate (15) compression enabled", "local  IP address 192.168.32.2",
+                      "remote IP address 192.168.32.1", "primary   DNS address 192.168.32.1",
+                      "secondary DNS address 192.168.32.3"]
+    assert (f.interface, f.device, f.local, f.remote) == ("ppp0", "/dev/ttyS1", "192.168.32.2", "192.168.32.1")
+    assert f.dns == ["192.168.32.1", "192.168.32.3"] and f.connected and f.up
+
+
+def test_real_lab_wrong_password_log() -> None:
+    f = follow("lab-wrong-password.log")
+    assert INDEX["lab-wrong-password.log"]["status"] == 19
+    assert ppp.explain(19, f) == ("the server refused our user name or password (the server said: Login incorrect): "
+                                  "check pap-secrets on both sides")
+    assert "password=<hidden>" in "\n".join(f.lines)  # pppd's hide-password: nothing to redact
+
+
+def test_real_lab_busy_log() -> None:
+    f = follow("lab-busy.log")
+    assert INDEX["lab-busy.log"]["status"] == 8 and f.has("connect-failed")
+    assert ppp.explain(8, f) == "the dial failed: the modem said BUSY (the number is busy)"
+
+
 def test_real_connect_transcript() -> None:
     f = follow("chat-connect.log")
     assert INDEX["chat-connect.log"]["status"] == 0

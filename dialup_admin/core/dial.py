@@ -90,6 +90,8 @@ def dial(paths: Paths, client: Client, *, say: Say, verbose: bool = False, timeo
     f = run.follower
     if run.timed_out:
         raise UserError(f"no link within {timeout:.0f} s: pppd was stopped (hung up); run with -v to see its log")
+    if verbose and run.status is not None:
+        say(f"pppd exit status {run.status}: {ppp.EXIT_STATUS.get(run.status, 'unknown')}")
     if run.status != 0 or not f.up:
         why = ppp.explain(run.status, f)
         if run.status == 0:

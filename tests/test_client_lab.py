@@ -1,0 +1,63 @@
+"""End to end in kernels with PPP: the client commands in a user-mode Linux guest dial,
+through the modem simulator, a guest whose pppd answers with PAP (the full server with
+mgetty is the e2e issue's); dial's stages, status, stats, ping, hangup."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from client_helpers import CALLER, SERVER, lab_dial
+from lab_helpers import needs_uml
+
+pytestmark = [pytest.mark.e2e, needs_uml]
+
+PPP_GO = [
+    "Dialing 11...",
+    "Modem: CONNECT",
+    "Serial connection established.",
+    "Using interface ppp0",
+    "Connect: ppp0 <--> /dev/ttyS1",
+    "Remote message: Login ok",
+    "PAP authentication succeeded",
+    "Deflate (15) compression enabled",
+    "local  IP address 192.168.32.2",
+    "remote IP address 192.168.32.1",
+    "primary   DNS address 192.168.32.1",
+    "secondary DNS address 192.168.32.3",
+]
+
+
+def test_dial_status_stats_hangup(tmp_path: Path) -> None:
+    run = lab_dial(tmp_path)
+    out = run.client_output
+    assert run.client_status == 0, out + run.client_syslog
+    lines = out.splitlines()
+    start = lines.index("Dialing 11...")
+    assert lines[start:start + len(PPP_GO)] == PPP_GO  # ppp-go's stages, in order
+    assert "dial exit 0" in lines and "ping ok" in lines and "hangup exit 0" in lines
+    assert "ppp0: UP  local 192.168.32.2  peer 192.168.32.1  mtu 1500" in lines
+    (link,) = json.loads((tmp_path / "client/status.json").read_text())["links"]
+    assert link["default_route"] and link["counters"]["rx_packets"] > 0
+    assert any(ln.split()[:1] == ["IN"] for ln in lines)
+    assert lines[-1] == "No PPP link is up."  # after hangup
+    # hangup dropped the call: the server's modem got NO CARRIER, its pppd ended.
+    assert f"{SERVER} NO CARRIER" in run.events
+    assert "server pppd exit" in run.server_output
+
+
+def test_wrong_password(tmp_path: Path) -> None:
+    run = lab_dial(tmp_path, password="wrong")
+    assert ("dialup-admin: error: the server refused our user name or password "
+            "(the server said: Login incorrect): check pap-secrets on both sides") in run.client_output, \
+        run.client_output + run.client_syslog
+    assert "dial exit 1" in run.client_output
+
+
+def test_busy(tmp_path: Path) -> None:
+    run = lab_dial(tmp_path, server=False)  # no one on number 11: busy
+    assert "Modem: BUSY" in run.client_output
+    assert "dialup-admin: error: the dial failed: the modem said BUSY (the number is busy)" in run.client_output
+    assert f"{CALLER} BUSY (11: not open)" in run.events
