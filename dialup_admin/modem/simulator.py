@@ -487,7 +487,10 @@ class PhoneLine:
                 self._send(m.peer, data)
             return
         if m.state is State.DIALING:
-            # Any character typed while dialing aborts the call, as on a real modem.
+            # Any character typed while dialing aborts the call, as on a real modem; but
+            # not the LF of a program that ends its lines with CR LF.
+            if not data.strip(b"\n\0"):
+                return
             self._hangup(m)
             self._send(m, m.hayes.result(Result.NO_CARRIER))
             self._event(f"{m.number} dial aborted")
