@@ -76,7 +76,7 @@ LAB_SERVER = """
 printf 'ATS0=1\\r' > /dev/ttyS1
 sleep 0.3
 : > /etc/ppp/options
-printf 'ppp\\t*\\t"ppp"\\t*\\n' > /etc/ppp/pap-secrets
+if [ -e pap-secrets ]; then cp pap-secrets /etc/ppp/pap-secrets; else printf 'ppp\\t*\\t"ppp"\\t*\\n' > /etc/ppp/pap-secrets; fi
 pppd /dev/ttyS1 57600 nodetach local silent auth +pap noipv6 192.168.32.1:192.168.32.2 ms-dns 192.168.32.1 ms-dns 192.168.32.3 &
 pid=$!
 echo started > server-ready
@@ -106,7 +106,8 @@ class LabRun:
     folder: Path
 
 
-def lab_dial(folder: Path, *, password: str = "ppp", server: bool = True, verbose: bool = False) -> LabRun:
+def lab_dial(folder: Path, *, password: str = "ppp", server: bool = True, verbose: bool = False,
+             server_secrets: str | None = None) -> LabRun:
     """Boot a server guest (bare pppd answering with PAP, when ``server``) and a client
     guest that runs setup-client, dial, status, stats, ping, hangup; on one phone line."""
     from dialup_admin.lab import Guest
@@ -119,6 +120,9 @@ def lab_dial(folder: Path, *, password: str = "ppp", server: bool = True, verbos
         client = Guest("client", client_script, serial=[sim.pty(CALLER)], folder=folder / "client", env=env)
         if server:
             srv = Guest("server", LAB_SERVER, serial=[sim.pty(SERVER)], folder=folder / "server")
+            if server_secrets is not None:
+                (folder / "server").mkdir(parents=True, exist_ok=True)
+                (folder / "server" / "pap-secrets").write_text(server_secrets)
             with srv:
                 srv.wait_for_file("server-ready", timeout=60)
                 with client:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from client_helpers import CALLER, SERVER, lab_dial
+from dialup_admin.formats import secrets
 from lab_helpers import needs_uml
 
 pytestmark = [pytest.mark.e2e, needs_uml]
@@ -61,3 +62,13 @@ def test_busy(tmp_path: Path) -> None:
     assert "Modem: BUSY" in run.client_output
     assert "dialup-admin: error: the dial failed: the modem said BUSY (the number is busy)" in run.client_output
     assert f"{CALLER} BUSY (11: not open)" in run.events
+
+
+def test_password_with_quotes_and_spaces_reaches_pppd(tmp_path: Path) -> None:
+    # setup-client writes the client's entry; the server's is written with the same
+    # formats.secrets writer: real pppd on both sides must read the same secret back.
+    password = "p\"a ss\\w#rd' x"
+    run = lab_dial(tmp_path, password=password,
+                   server_secrets=secrets.format_entry(secrets.Entry("ppp", "*", password, ("*",))))
+    assert "PAP authentication succeeded" in run.client_output, run.client_output + run.client_syslog
+    assert "dial exit 0" in run.client_output

@@ -12,7 +12,7 @@ import pytest
 from conftest import RunCli, run_tool, snapshot
 from dialup_admin.core.client import Client, secret_line, secrets_body
 from dialup_admin.errors import BadInput
-from dialup_admin.formats import managed
+from dialup_admin.formats import managed, secrets
 
 GOLDEN = Path(__file__).parent / "golden" / "client"
 SETUP = ("setup-client", "--device", "/dev/ttyS0", "--number", "11", "--user", "ppp")
@@ -20,6 +20,12 @@ SETUP = ("setup-client", "--device", "/dev/ttyS0", "--number", "11", "--user", "
 
 def active(text: str) -> list[str]:
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def saved(root: Path) -> dict[str, tuple[str, str]]:
+    """{connection: (user, password)} as pppd reads the client block of pap-secrets."""
+    body = managed.body_of((root / "etc/ppp/pap-secrets").read_bytes(), "pap-secrets", name="client") or b""
+    return {e.server: (e.client, e.secret) for e in secrets.parse(body).entries}
 
 
 def setup(run: RunCli, *extra: str, password: str = "ppp") -> str:
@@ -44,8 +50,8 @@ def test_guide_lines(root: Path, run: RunCli) -> None:
     # "Setting up the client: pppsetup": options has asyncmap 0; pap-secrets "ppp" * "ppp"
     # (here the server column names the connection, see core/client.py).
     assert active((root / "etc/ppp/options").read_text()) == ["asyncmap 0"]
-    entries = active((root / "etc/ppp/pap-secrets").read_text())
-    assert [e.split() for e in entries] == [['"ppp"', "dialup", '"ppp"']]
+    entries = secrets.parse((root / "etc/ppp/pap-secrets").read_bytes()).entries
+    assert [(e.client, e.server, e.secret) for e in entries] == [("ppp", "dialup", "ppp")]
     peers = active((root / "etc/ppp/peers/dialup").read_text())
     for want in ("/dev/ttyS0", "57600", "lock", "crtscts", "modem", 'user "ppp"', "defaultroute", "usepeerdns",
                  "noauth", "remotename dialup"):
@@ -82,11 +88,11 @@ def test_prompt_asks_twice_hidden(root: Path, run: RunCli) -> None:
     res = run(*SETUP, input="pw1\npw1\n")
     assert res.exit_code == 0, res.output
     assert "pw1" not in res.output and "Repeat for confirmation" in res.output
-    assert '"pw1"' in (root / "etc/ppp/pap-secrets").read_text()
+    assert saved(root) == {"dialup": ("ppp", "pw1")}
     res = run(*SETUP, "--new-password", input="a\nb\na2\na2\n")
     assert res.exit_code == 0, res.output
     assert "do not match" in res.output
-    assert '"a2"' in (root / "etc/ppp/pap-secrets").read_text()
+    assert saved(root) == {"dialup": ("ppp", "a2")}
 
 
 def test_no_password_no_tty_is_one_line(root: Path, run: RunCli) -> None:
@@ -132,8 +138,7 @@ def test_two_connections_share_the_blocks(root: Path, run: RunCli) -> None:
     res = run("setup-client", "--device", "ttyUSB0", "--number", "9,555-1234", "--user", "bob", "--peer", "work",
               "--password-stdin", input="two\n")
     assert res.exit_code == 0, res.output
-    entries = active((root / "etc/ppp/pap-secrets").read_text())
-    assert [e.split()[:2] for e in entries] == [['"ppp"', "dialup"], ['"bob"', "work"]]
+    assert saved(root) == {"dialup": ("ppp", "one"), "work": ("bob", "two")}
     assert "OK ATDT9,5551234" in (root / "etc/ppp/chat-work").read_text()
     state = json.loads((root / "etc/dialup-admin/client.json").read_text())
     assert state["default"] == "dialup" and set(state["peers"]) == {"dialup", "work"}
@@ -184,14 +189,21 @@ def test_number_normalised(number: str, want: str) -> None:
 
 
 def test_password_rules(root: Path, run: RunCli) -> None:
-    for bad in ("", "a\tb"):
+    for bad in ("", "a\tb", "@/etc/shadow"):
         res = run(*SETUP, "--password-stdin", input=bad + "\n")
         assert res.exit_code == 2, res.output
 
 
-def test_secret_quoting() -> None:
-    assert secret_line("ppp", "dialup", 'a"b\\c d') == '"ppp"\tdialup\t"a\\"b\\\\c d"\n'
+@pytest.mark.parametrize("password", ['a"b\\c d', "#not a comment", "ünï", "'x'", "*", "--", "a b\tc"])
+def test_secret_reads_back_as_pppd_reads_it(password: str) -> None:
+    line = secret_line("ppp", "dialup", password)
+    (entry,) = secrets.parse(line.encode()).entries
+    assert (entry.client, entry.server, entry.secret) == ("ppp", "dialup", password)
+
+
+def test_other_connections_entries_are_kept() -> None:
     body = secrets_body('"bob"\twork\t"x"\n', "ppp", "dialup", "pw")
-    assert body.splitlines()[1:] == ['"ppp"\tdialup\t"pw"', '"bob"\twork\t"x"']
+    entries = secrets.parse(body.encode()).entries
+    assert [(e.client, e.server, e.secret) for e in entries] == [("ppp", "dialup", "pw"), ("bob", "work", "x")]
     with pytest.raises(BadInput):
         Client(peer="dialup", device="/dev/ttyS0", number="11", user="ppp", connect_timeout=1)

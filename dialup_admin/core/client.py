@@ -88,6 +88,7 @@ def password(value: str) -> str:
         raise BadInput("empty password: the server's pap-secrets entry needs the same, non-empty password")
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise BadInput("the password must not contain control characters or line breaks")
+    secrets.check_secret(value, "password")
     return value
 
 
@@ -133,25 +134,12 @@ def chat_script(peer: str) -> str:
 
 
 # --- pap-secrets entries -----------------------------------------------------------
-# A small writer of our own for the client's one-line entries; switch to the
-# accounts work's formats.secrets writer when it lands (same file format).
-
-
-def _quote(word: str) -> str:
-    """A pppd secrets-file word in double quotes: only '"' and '\\' need a backslash."""
-    return '"' + word.replace("\\", "\\\\").replace('"', '\\"') + '"'
+# Written and read with formats.secrets, pppd's own word rules (getword, scan_authfile).
 
 
 def secret_line(user: str, server: str, secret: str) -> str:
-    """The pap-secrets line ``"user" server "secret"`` (the guide's ``"ppp" * "ppp"``)."""
-    return f"{_quote(user)}\t{server}\t{_quote(secret)}\n"
-
-
-def _entry_server(line: str) -> str | None:
-    words = line.split()
-    if len(words) < 3 or line.lstrip().startswith("#"):
-        return None
-    return words[1]
+    """The pap-secrets line ``user server secret`` (the guide's ``"ppp" * "ppp"``)."""
+    return secrets.format_entry(secrets.Entry(client=user, server=server, secret=secret))
 
 
 def secrets_body(old_body: str, user: str, peer: str, secret: str | None) -> str:
@@ -160,26 +148,23 @@ def secrets_body(old_body: str, user: str, peer: str, secret: str | None) -> str
     ``secret`` None keeps the peer's current entry (raises when there is none, or
     it belongs to another user name).
     """
-    lines = [ln + "\n" for ln in old_body.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    mine = [ln for ln in lines if _entry_server(ln) == peer]
-    others = [ln for ln in lines if _entry_server(ln) != peer]
+    entries = secrets.parse(old_body.encode()).entries
+    mine = [e for e in entries if e.server == peer]
+    others = [e for e in entries if e.server != peer]
     if secret is None:
-        if not mine or not mine[0].startswith(_quote(user) + "\t"):
+        if not mine or mine[0].client != user:
             raise UserError(f"no saved password for {user} to dial {peer}: give it (prompt, or --password-stdin)")
-        entry = mine[0]
+        entry = secrets.Entry(client=user, server=peer, secret=mine[0].secret)
     else:
-        entry = secret_line(user, peer, secret)
-    body = [f"# PAP secrets for dialing out (dialup-admin setup-client); server = connection name\n"]
-    body += sorted(others + [entry], key=lambda ln: _entry_server(ln) or "")
-    return "".join(body)
+        entry = secrets.Entry(client=user, server=peer, secret=secret)
+    body = "# PAP secrets for dialing out (dialup-admin setup-client); server = connection name\n"
+    return body + secrets.format_entries(sorted(others + [entry], key=lambda e: e.server))
 
 
 def has_saved_secret(paths: Paths, client: Client) -> bool:
     """Whether pap-secrets already holds a password for this connection and user."""
-    body = _block_body(paths, "/etc/ppp/pap-secrets")
-    return any(
-        _entry_server(ln) == client.peer and ln.startswith(_quote(client.user) + "\t") for ln in body.splitlines()
-    )
+    entries = secrets.parse(_block_body(paths, "/etc/ppp/pap-secrets").encode()).entries
+    return any(e.server == client.peer and e.client == client.user for e in entries)
 
 
 # --- the plan ------------------------------------------------------------------------
