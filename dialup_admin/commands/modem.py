@@ -72,7 +72,7 @@ def simulate_line(
         click.echo(f"{_clock()} {text}", err=app.json)
 
     line = PhoneLine(
-        numbers, bps=bps, connect_speed=connect_speed, ring_interval=ring_interval, dead=dead, log=log if not app.json else None
+        numbers, bps=bps, connect_speed=connect_speed, ring_interval=ring_interval, dead=dead, log=log
     )
 
     def ready(pl: PhoneLine) -> None:
