@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from lab_helpers import PPP_CLIENT, PPP_SERVER, pty_pair  # noqa: E402
+from lab_helpers import run_ppp_pair  # noqa: E402
 
-from dialup_admin.lab import Guest, wait_all  # noqa: E402
+from dialup_admin.lab import Guest  # noqa: E402
 
 TOOL = Path(sys.executable).parent / "dialup-admin"
 
@@ -54,11 +54,9 @@ def main() -> None:
     links, rtts, walls = [], [], []
     for _ in range(rounds):
         t0 = time.monotonic()
-        with pty_pair() as (a, b):
-            with Guest("server", PPP_SERVER, serial=[a]) as server, Guest("client", PPP_CLIENT, serial=[b]) as client:
-                server_result, client_result = wait_all([server, client], timeout=90)
-                out = server_result.check().output
-                client_result.check()
+        server_result, client_result = run_ppp_pair()
+        out = server_result.check().output
+        client_result.check()
         walls.append(time.monotonic() - t0)
         links.append(float(re.findall(r"link up after ([0-9.]+) s", out)[0]))
         rtts.append(float(re.findall(r"min/avg/max = [0-9.]+/([0-9.]+)/", out)[0]))

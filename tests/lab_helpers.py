@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from dialup_admin.lab import Guest, GuestError, GuestResult, wait_all
 from dialup_admin.lab.guest import UML_BINARY, UML_MODULES
 
 
@@ -64,7 +65,9 @@ def pty_pair(timeout: float = 10) -> Iterator[tuple[Path, Path]]:
 
 # Hand-written minimal pppd options (mgetty and the tool's rendered files come later).
 # The host's /etc/ppp/options (Debian: auth, crtscts, lock...) is emptied in the
-# guest's private /etc so only these options count.
+# guest's private /etc so only these options count. Each side pings the other once
+# it answers (lab_wait_ping: the two IPCPs finish at different moments), marks
+# "pinged", and the server hangs up when the host says so (after both marks).
 PPP_SERVER = """
 : > /etc/ppp/options
 pppd /dev/ttyS1 57600 nodetach local noauth noipv6 10.0.0.1:10.0.0.2 &
@@ -72,9 +75,10 @@ pid=$!
 t0=$(lab_uptime)
 lab_wait_iface ppp0 30 || { echo "no link"; kill $pid; exit 1; }
 awk -v t0="$t0" -v t1="$(lab_uptime)" 'BEGIN { printf "link up after %.2f s\\n", t1 - t0 }'
+lab_wait_ping 10.0.0.2 20 || { echo "no answer"; kill $pid; exit 2; }
 busybox ping -c 3 -w 20 10.0.0.2 || { kill $pid; exit 2; }
-# Hang up only when the client's pings have arrived too.
-lab_wait_echos 3 30 || echo "client pings did not arrive"
+lab_mark pinged
+lab_wait_file hangup 60 || echo "the host did not say hang up"
 kill $pid
 wait $pid
 echo "pppd exit $?"
@@ -86,7 +90,41 @@ pppd /dev/ttyS1 57600 nodetach local noauth noipv6 noipdefault &
 pid=$!
 lab_wait_iface ppp0 30 || { echo "no link"; kill $pid; exit 1; }
 ip -4 -o addr show dev ppp0
+lab_wait_ping 10.0.0.1 20 || { echo "no answer"; kill $pid; exit 2; }
 busybox ping -c 3 -w 20 10.0.0.1 || { kill $pid; exit 2; }
+lab_mark pinged
 wait $pid
 echo "pppd exit $?"
 """
+
+
+def run_ppp_pair(folder: Path | None = None, timeout: float = 90) -> tuple[GuestResult, GuestResult]:
+    """Two guests, PPP over a socat pty pair, pings both ways, the server hangs up.
+
+    On a guest failure, raises GuestError with both guests' output and syslog appended.
+    """
+    server_dir = folder / "server" if folder else None
+    client_dir = folder / "client" if folder else None
+    with pty_pair() as (line_a, line_b):
+        server = Guest("server", PPP_SERVER, serial=[line_a], folder=server_dir)
+        client = Guest("client", PPP_CLIENT, serial=[line_b], folder=client_dir)
+        with server, client:
+            try:
+                server.wait_for_file("pinged", timeout=timeout)
+                client.wait_for_file("pinged", timeout=timeout)
+                server.put("hangup", "")
+                server_result, client_result = wait_all([server, client], timeout=timeout)
+            except GuestError as exc:
+                server.keep = client.keep = True
+                exc.log_lines += folder_logs(server.folder) + folder_logs(client.folder)
+                raise
+    return server_result, client_result
+
+
+def folder_logs(folder: Path) -> list[str]:
+    lines = []
+    for name in ("output.log", "syslog.log"):
+        path = folder / name
+        text = path.read_text(errors="replace") if path.exists() else "(none)\n"
+        lines += [f"{folder.name}/{name}: {line}" for line in text.splitlines()]
+    return lines

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from dialup_admin.errors import BadInput, UserError
-from dialup_admin.lab import Guest, GuestError, GuestResult, wait_all
+from dialup_admin.lab import Guest, GuestError, GuestResult
 from dialup_admin.lab.guest import render_init, tool_command, visible_in_guest
-from lab_helpers import PPP_CLIENT, PPP_SERVER, needs_uml, pty_pair
+from lab_helpers import needs_uml, pty_pair, run_ppp_pair
 
 TOOL = tool_command()
 
@@ -152,31 +152,19 @@ def test_timeout_kills_the_guest_and_says_which_stage(tmp_path: Path) -> None:
 @needs_uml
 def test_two_guests_ping_over_ppp(tmp_path: Path) -> None:
     started = time.monotonic()
-    with pty_pair() as (line_a, line_b):
-        server = Guest("server", PPP_SERVER, serial=[line_a], folder=tmp_path / "server")
-        client = Guest("client", PPP_CLIENT, serial=[line_b], folder=tmp_path / "client")
-        with server, client:
-            try:
-                server_result, client_result = wait_all([server, client], timeout=90)
-            except GuestError as exc:
-                pytest.fail(f"{exc}\n{folder_logs(server.folder)}\n{folder_logs(client.folder)}")
-    logs = explain(server_result) + explain(client_result)
-    assert server_result.status == 0, logs
-    assert client_result.status == 0, logs
-    assert "3 packets transmitted, 3 packets received" in server_result.output, logs
-    assert "3 packets transmitted, 3 packets received" in client_result.output, logs
-    assert "inet 10.0.0.2 peer 10.0.0.1" in client_result.output
-    assert "local  IP address 10.0.0.1" in server_result.syslog
-    assert "LCP terminated by peer" in client_result.syslog
+    try:
+        server, client = run_ppp_pair(tmp_path)
+    except GuestError as exc:
+        pytest.fail(f"{exc}\n" + "\n".join(exc.log_lines))
+    logs = explain(server) + explain(client)
+    assert server.status == 0, logs
+    assert client.status == 0, logs
+    assert "3 packets transmitted, 3 packets received" in server.output, logs
+    assert "3 packets transmitted, 3 packets received" in client.output, logs
+    assert "inet 10.0.0.2 peer 10.0.0.1" in client.output
+    assert "local  IP address 10.0.0.1" in server.syslog
+    assert "LCP terminated by peer" in client.syslog
     assert time.monotonic() - started < 120
-
-
-def folder_logs(folder: Path) -> str:
-    parts = []
-    for name in ("output.log", "syslog.log"):
-        path = folder / name
-        parts.append(f"--- {path}\n{path.read_text(errors='replace') if path.exists() else '(none)'}")
-    return "\n".join(parts)
 
 
 @pytest.mark.e2e

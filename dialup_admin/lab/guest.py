@@ -114,6 +114,16 @@ lab_wait_iface() {
     done
 }
 
+# lab_wait_ping ADDR SECONDS: wait until ADDR answers a ping. Each end's IPCP finishes
+# at its own moment: the first packets can be dropped by a peer whose side is not up yet.
+lab_wait_ping() {
+    lab_until "$2"
+    until busybox ping -c 1 -W 1 "$1" > /dev/null 2>&1; do
+        lab_expired && return 1
+        sleep 0.1
+    done
+}
+
 # How many ICMP echo requests this guest has received (answered by its kernel).
 lab_icmp_echos_in() {
     awk '/^Icmp:/ { if (!n) { for (i = 2; i <= NF; i++) if ($i == "InEchos") c = i; n = 1 } else print $c }' /proc/net/snmp
