@@ -72,7 +72,8 @@ def simulate_line(
         click.echo(f"{_clock()} {text}", err=app.json)
 
     line = PhoneLine(
-        numbers, bps=bps, connect_speed=connect_speed, ring_interval=ring_interval, dead=dead, log=log
+        numbers, bps=bps, connect_speed=connect_speed, ring_interval=ring_interval, dead=dead, log=log,
+        trace=app.verbose > 0,
     )
 
     def ready(pl: PhoneLine) -> None:

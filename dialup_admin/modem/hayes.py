@@ -169,6 +169,11 @@ class Hayes:
         self._last = ""
         self._selected_register = 0
 
+    @property
+    def last_command(self) -> str:
+        """The last command line typed (what ``A/`` repeats)."""
+        return self._last
+
     # ---- settings shortcuts --------------------------------------------------
     @property
     def registers(self) -> dict[int, int]:

@@ -116,6 +116,7 @@ class PhoneLine:
     - ``ring_interval``: seconds between RINGs; ``connect_delay``: ATA to CONNECT.
     - ``dead``: numbers whose line has no dial tone (``NO DIALTONE`` on ATD).
     - ``log``: called with one line of text per event (also kept in :attr:`events`).
+    - ``trace``: also log every command line a modem receives (``"11 command ATA"``).
 
     Use as a context manager (runs in a background thread), or call :meth:`start`
     and :meth:`stop`, or :meth:`serve_forever` in the foreground.
@@ -132,6 +133,7 @@ class PhoneLine:
         dead: Iterable[str] = (),
         identity: Identity | None = None,
         log: Callable[[str], None] | None = None,
+        trace: bool = False,
     ) -> None:
         if not numbers:
             raise BadInput("a phone line needs at least one number")
@@ -147,6 +149,7 @@ class PhoneLine:
         self.dead: set[str] = set(dead)
         self.identity = identity
         self.events: list[str] = []
+        self.trace = trace
         self._log = log
         self._wanted = {n: (Path(p) if p is not None else None) for n, p in numbers.items()}
         self._modems: dict[str, _Modem] = {}
@@ -498,6 +501,8 @@ class PhoneLine:
         echo, lines = m.hayes.feed(data)
         self._send(m, echo)
         for actions in lines:
+            if self.trace:
+                self._event(f"{m.number} command {m.hayes.last_command}")
             self._perform(m, actions)
             if m.state in (State.DIALING, State.CONNECTING, State.ONLINE):
                 m.hayes.clear_input()  # the rest of the input is not commands any more
