@@ -55,3 +55,11 @@ def test_simulate_line_bad_input(root: Path) -> None:
     assert res.returncode == 2 and b"bad phone number '1x'" in res.stderr
     res = run_tool("--root", str(root), "simulate-line", "--line", "11", "--dead", "12")
     assert res.returncode == 2 and b"no --line has that number" in res.stderr
+
+
+def test_simulate_line_dry_run_creates_nothing(root: Path, run: RunCli) -> None:
+    (root / "dev").mkdir()
+    res = run("simulate-line", "--line", "/dev/ttyV0=11", "--dry-run")
+    assert res.exit_code == 0
+    assert f"would simulate a modem with number 11 on symlink {root}/dev/ttyV0" in res.stdout
+    assert not list((root / "dev").iterdir())

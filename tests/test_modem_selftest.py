@@ -39,7 +39,7 @@ def test_passes_on_a_responsive_modem(run: RunCli, line: PhoneLine, lock_dir: Pa
 
 
 def test_json_report(run: RunCli, line: PhoneLine, lock_dir: Path) -> None:
-    res = run("--json", "test-modem", line.port("11"), "--init", "ATZ E1 V1")
+    res = run("test-modem", line.port("11"), "--init", "ATZ E1 V1", "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["ok"] is True and data["port"] == line.port("11")

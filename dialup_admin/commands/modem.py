@@ -68,6 +68,12 @@ def simulate_line(
         if number not in numbers:
             raise BadInput(f"--dead {number}: no --line has that number")
 
+    if app.dry_run:
+        for number, link in numbers.items():
+            where = f"symlink {link} -> a new pty" if link else "a new pty (no symlink)"
+            app.say(f"would simulate a modem with number {number} on {where}")
+        return
+
     def log(text: str) -> None:
         click.echo(f"{_clock()} {text}", err=app.json)
 
