@@ -15,12 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from dialup_admin.modem.detect import detect  # noqa: E402
 from dialup_admin.modem.simulator import PhoneLine  # noqa: E402
 from dialup_admin.paths import Paths  # noqa: E402
-from tests.modem_helpers import silent_port  # noqa: E402
+from modem_helpers import silent_port  # noqa: E402
 
 
 def scene(modems: int, silent: int) -> None:

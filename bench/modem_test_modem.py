@@ -16,12 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from dialup_admin.modem.selftest import run_selftest  # noqa: E402
 from dialup_admin.modem.simulator import PhoneLine  # noqa: E402
 from dialup_admin.paths import Paths  # noqa: E402
-from tests.modem_helpers import Terminal  # noqa: E402
+from modem_helpers import Terminal  # noqa: E402
 
 
 def figures(samples: list[float]) -> str:

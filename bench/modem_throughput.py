@@ -15,10 +15,10 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from dialup_admin.modem.simulator import PhoneLine  # noqa: E402
-from tests.modem_helpers import Terminal  # noqa: E402
+from modem_helpers import Terminal  # noqa: E402
 
 
 def connect(line: PhoneLine) -> tuple[Terminal, Terminal]:

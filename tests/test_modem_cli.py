@@ -8,8 +8,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.conftest import REPO, TOOL, RunCli, run_tool
-from tests.modem_helpers import Terminal
+from conftest import REPO, TOOL, RunCli, run_tool
+from modem_helpers import Terminal
 
 
 def test_simulate_line_serves_until_sigterm(root: Path, run: RunCli) -> None:

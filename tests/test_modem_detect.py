@@ -12,8 +12,8 @@ import pytest
 from dialup_admin.modem import detect
 from dialup_admin.modem.simulator import PhoneLine
 from dialup_admin.paths import Paths
-from tests.conftest import RunCli
-from tests.modem_helpers import garbage_port, live_lock, silent_port
+from conftest import RunCli
+from modem_helpers import garbage_port, live_lock, silent_port
 
 
 @pytest.fixture

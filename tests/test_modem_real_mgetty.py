@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dialup_admin.modem.simulator import PhoneLine
-from tests.modem_helpers import Terminal
+from modem_helpers import Terminal
 
 MGETTY = "/sbin/mgetty"
 pytestmark = [

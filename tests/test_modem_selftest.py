@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dialup_admin.modem.simulator import PhoneLine
-from tests.conftest import RunCli, run_tool
-from tests.modem_helpers import Terminal, dead_pid, garbage_port, live_lock, silent_port
+from conftest import RunCli, run_tool
+from modem_helpers import Terminal, dead_pid, garbage_port, live_lock, silent_port
 
 
 @pytest.fixture
