@@ -89,8 +89,9 @@ printf '%s\\n' "$PASSWORD" | {tool} setup-client --device /dev/ttyS1 --number 11
 {tool} dial $DIAL_FLAGS; echo "dial exit $?"
 {tool} status
 {tool} --json status > status.json
-{tool} stats
 busybox ping -c 2 -w 10 192.168.32.1 >/dev/null && echo "ping ok"
+{tool} stats
+{tool} stats -z
 {tool} hangup; echo "hangup exit $?"
 {tool} status
 """

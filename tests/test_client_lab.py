@@ -42,7 +42,14 @@ def test_dial_status_stats_hangup(tmp_path: Path) -> None:
     assert "ppp0: UP  local 192.168.32.2  peer 192.168.32.1  mtu 1500" in lines
     (link,) = json.loads((tmp_path / "client/status.json").read_text())["links"]
     assert link["default_route"] and link["counters"]["rx_packets"] > 0
-    assert any(ln.split()[:1] == ["IN"] for ln in lines)
+    # stats: pppstats' columns from the PPP driver (a real ppp0 answers SIOCGPPPSTATS).
+    head = next(i for i, ln in enumerate(lines) if ln.split()[:1] == ["IN"])
+    assert lines[head].split() == ["IN", "PACK", "VJCOMP", "VJUNC", "VJERR", "|", "OUT", "PACK", "VJCOMP", "VJUNC",
+                                   "NON-VJ"]
+    figures = [int(x) for x in lines[head + 1].replace("|", " ").split()]
+    assert figures[0] > 0 and figures[1] >= 2 and figures[6] >= 2  # the pings went both ways
+    zhead = next(i for i, ln in enumerate(lines) if ln.split()[:1] == ["IN:COMP"])
+    assert len(lines[zhead + 1].replace("|", " ").split()) == 10
     assert lines[-1] == "No PPP link is up."  # after hangup
     # hangup dropped the call: the server's modem got NO CARRIER, its pppd ended.
     assert f"{SERVER} NO CARRIER" in run.events

@@ -116,3 +116,20 @@ def test_no_link(netns: str, root: Path) -> None:
 def test_stats_bad_interval(run: RunCli) -> None:
     res = run("stats", "--interval", "0")
     assert res.exit_code == 2 and "--interval must be more than 0" in res.output
+
+
+def test_pppstats_columns_and_ratio() -> None:
+    from dialup_admin.core import stats as st
+
+    first = {"ibytes": 100490, "ipackets": 1819, "vjcompin": 1421, "vjuncin": 118, "vjerrin": 0,
+             "obytes": 1680270, "opackets": 1552, "vjcomp": 0, "vjunc": 0, "nonvj": 1552}
+    # The guide's pppstats line, in pppstats' order.
+    assert st.row(st.PPP, st.delta(first, None)).replace("|", " ").split() == \
+        ["100490", "1819", "1421", "118", "0", "1680270", "1552", "0", "0", "1552"]
+    later = dict(first, ibytes=100590, ipackets=1820)
+    assert st.row(st.PPP, st.delta(later, first)).split()[:2] == ["100", "1"]
+    z = {"ccomp_bytes": 50, "ccomp_packets": 1, "cinc_bytes": 0, "cinc_packets": 0, "cunc_bytes": 100,
+         "dcomp_bytes": 0, "dcomp_packets": 0, "dinc_bytes": 0, "dinc_packets": 0, "dunc_bytes": 0}
+    d = st.delta(z, None)
+    assert d["cratio"] == 2.0 and d["dratio"] == 0.0
+    assert st.row(st.COMPRESSION, d).split()[-1] == "2.00"

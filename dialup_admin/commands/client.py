@@ -222,71 +222,59 @@ def status(app: AppContext) -> None:
             app.say(f"  dialed {rec.peer} on {rec.device}: pppd pid {rec.pid}{comp}{extra}")
 
 
-STATS_HEADER = f"{'IN':>10} {'PACK':>7} {'ERRS':>5} {'DROP':>5} {'COMP':>5} | {'OUT':>10} {'PACK':>7} {'ERRS':>5} {'DROP':>5} {'COMP':>5}"
-
-
-def _stats_row(c: object, prev: object | None) -> str:
-    from dialup_admin.system.netstat import Counters
-
-    assert isinstance(c, Counters)
-    p = prev if isinstance(prev, Counters) else Counters(0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    d = [a - b for a, b in zip(c.__dict__.values(), p.__dict__.values())]
-    return (f"{d[0]:>10} {d[1]:>7} {d[2]:>5} {d[3]:>5} {d[4]:>5} | "
-            f"{d[5]:>10} {d[6]:>7} {d[7]:>5} {d[8]:>5} {d[9]:>5}")
-
-
 @click.command("stats")
 @click.option("--interface", "-i", "iface", default=None, help="Which interface (default: the first pppN).")
 @click.option("--interval", "-w", type=float, default=None, help="Print a line every N seconds (like pppstats -w).")
 @click.option("--count", "-c", type=int, default=None, help="Stop after this many lines.")
+@click.option("--compression", "-z", is_flag=True, help="Deflate/BSD-Compress figures instead (pppstats -z).")
 @pass_app
-def stats(app: AppContext, iface: str | None, interval: float | None, count: int | None) -> None:
-    """Traffic of the PPP link in pppstats' columns: bytes and packets in and out.
+def stats(app: AppContext, iface: str | None, interval: float | None, count: int | None, compression: bool) -> None:
+    """Traffic of the PPP link in pppstats' columns: bytes and packets in and out, compression.
 
     \b
     The first line is the total since the link came up, each later line what
-    changed in the interval. Figures are the kernel's (/proc/net/dev).
+    changed in the interval. On a real pppN the figures are the PPP driver's
+    (VJ header compression columns, as pppstats); otherwise the kernel's counters.
     Examples:
       dialup-admin stats
       dialup-admin stats --interval 2 --count 10
+      dialup-admin stats -z
     """
     import time
 
+    from dialup_admin.core import stats as st
     from dialup_admin.errors import BadInput
-    from dialup_admin.system import netstat
 
     if interval is not None and interval <= 0:
         raise BadInput("--interval must be more than 0 seconds")
     if count is not None and count < 1:
         raise BadInput("--count must be at least 1")
-    counters = netstat.read_counters()
-    names = sorted(n for n in counters if netstat._PPP_NAME.match(n))
-    name = iface or (names[0] if names else None)
-    if name is None or name not in counters:
-        raise UserError(f"no PPP link is up (no {'interface ' + name if name else 'pppN interface'}): "
-                        "dial first with dialup-admin dial")
-    rows: list[dict[str, int]] = []
+    name = iface or st.first_ppp_interface()
+    if name is None:
+        raise UserError("no PPP link is up (no pppN interface): dial first with dialup-admin dial")
+    layout, sample = st.choose(name, compression)
+    rows: list[dict[str, float]] = []
     prev = None
     n = 0
     if not app.json:
-        app.say(STATS_HEADER)
-    while True:
-        cur = counters[name]
+        app.say(layout.header)
+    cur = sample(name)
+    while cur is not None:
+        d = st.delta(cur, prev)
         if app.json:
-            rows.append(dict(cur.__dict__))
+            rows.append(d)
         else:
-            app.say(_stats_row(cur, prev))
+            app.say(st.row(layout, d))
         n += 1
         if interval is None or (count is not None and n >= count):
             break
         prev = cur
         time.sleep(interval)
-        counters = netstat.read_counters()
-        if name not in counters:
+        cur = sample(name)
+        if cur is None:
             app.say(f"{name} went down.")
-            break
     if app.json:
-        app.emit_json({"interface": name, "samples": rows})
+        app.emit_json({"interface": name, "source": layout.source, "samples": rows})
 
 
 # --- terminal --------------------------------------------------------------------------------
