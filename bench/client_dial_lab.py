@@ -1,0 +1,50 @@
+"""How long ppp-go's steps take end to end: dial (chat, LCP, PAP, IPCP) and hangup, with
+real pppd in user-mode Linux guests through the modem simulator (ring interval 0.5 s,
+CONNECT after 0.3 s of "training", no line-speed throttling).
+
+Run as root from the repository top: ``.venv/bin/python bench/client_dial_lab.py [runs]``.
+Prints one line per run and the median; the figures are the guest's uptime clock.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import client_helpers  # noqa: E402
+
+TIMED_CLIENT = """
+printf '%s\\n' "$PASSWORD" | {tool} setup-client --device /dev/ttyS1 --number 11 --password-stdin >/dev/null
+t0=$(lab_uptime); {tool} dial >/dev/null; t1=$(lab_uptime)
+{tool} hangup >/dev/null; t2=$(lab_uptime)
+echo "timing dial $t0 $t1 hangup $t2"
+"""
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    client_helpers.LAB_CLIENT = TIMED_CLIENT
+    dials, hangups = [], []
+    for i in range(runs):
+        with tempfile.TemporaryDirectory() as d:
+            run = client_helpers.lab_dial(Path(d))
+        m = re.search(r"timing dial (\S+) (\S+) hangup (\S+)", run.client_output)
+        if m is None:
+            print(f"run {i + 1}: failed\n{run.client_output}")
+            continue
+        t0, t1, t2 = map(float, m.groups())
+        dials.append(t1 - t0)
+        hangups.append(t2 - t1)
+        print(f"run {i + 1}: dial to link up {t1 - t0:.2f} s, hangup {t2 - t1:.2f} s")
+    if dials:
+        print(f"median of {len(dials)}: dial {statistics.median(dials):.2f} s, hangup {statistics.median(hangups):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
