@@ -285,3 +285,51 @@ def test_hangup_without_link(run: RunCli) -> None:
     res = run("hangup")
     assert res.exit_code == 0 and "nothing to hang up" in res.output
     assert os.path.exists  # no exception, no traceback
+
+
+# --- run_pppd's process handling, with a stand-in for pppd ------------------------------
+
+
+def test_run_pppd_passes_lines_and_exit_status() -> None:
+    seen: list[str] = []
+    run = ppp.run_pppd(["/bin/sh", "-c", "echo 'Serial connection established.'; echo 'Modem hangup'; exit 16"],
+                       on_line=seen.append, timeout=30)
+    assert run.status == 16 and not run.timed_out
+    assert seen == ["Serial connection established.", "Modem hangup"]
+    assert run.follower.has("modem-hangup")
+
+
+def test_run_pppd_timeout_stops_it(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    run = ppp.run_pppd(["/bin/sh", "-c", f"echo started; echo $$ > {pidfile}; exec sleep 60"],
+                       on_line=lambda _: None, timeout=1.5)
+    assert run.timed_out and run.status is None
+    pid = int(pidfile.read_text())
+    for _ in range(50):
+        if not ppp._alive(pid):
+            break
+        time.sleep(0.1)
+    assert not ppp._alive(pid)  # SIGTERM reached the program, not only its session leader
+
+
+def test_run_pppd_gives_the_program_no_controlling_terminal(tmp_path: Path) -> None:
+    # pppd must not lead a session nor have our pty as its terminal (see _no_controlling_tty).
+    out = tmp_path / "out"
+    run = ppp.run_pppd(["/bin/sh", "-c", f"ps -o sid=,pid=,tty= -p $$ > {out}"], on_line=lambda _: None, timeout=30)
+    assert run.status == 0
+    sid, pid, tty = out.read_text().split()
+    assert sid != pid and tty == "?"
+
+
+def test_run_pppd_lines_arrive_while_it_runs(tmp_path: Path) -> None:
+    # The program waits for a file that only the line callback creates: this finishes only
+    # if each line reaches us as it is written (dial shows the stages as they happen).
+    flag = tmp_path / "seen"
+
+    def on_line(line: str) -> None:
+        if line == "Serial connection established.":
+            flag.touch()
+
+    run = ppp.run_pppd(["/bin/sh", "-c", f"echo 'Serial connection established.'; "
+                        f"while [ ! -e {flag} ]; do sleep 0.05; done; echo done"], on_line=on_line, timeout=30)
+    assert run.status == 0 and not run.timed_out and run.follower.lines[-1] == "done"

@@ -435,6 +435,9 @@ def _no_controlling_tty() -> None:
     pid = os.fork()
     if pid == 0:
         return  # go on to exec pppd
+    # pexpect's parent waits for exec on a close-on-exec pipe: this process never execs,
+    # so it must drop its copy, or the parent would wait for pppd to finish.
+    os.closerange(3, 65536)
     try:
         def forward(signum: int, _frame: object) -> None:
             try:
