@@ -120,16 +120,18 @@ def logs(app: AppContext, tty: str, follow: bool, count: int) -> None:
     mlog = mgetty_log_path(app.paths, name)
     now = dt.datetime.now()
     use_journal = app.paths.is_host and not logs_core.syslog_files(app.paths) and journal.available()
+    # Where following starts is taken before the first read: a line written in between
+    # is shown twice at worst, never lost.
+    follower = logs_core.Follower(app.paths, name, mlog) if follow else None
+    feed = journal.Follow() if follow and use_journal else None
     lines = logs_core.collect(app.paths, name, mlog, now, journal.pppd_text() if use_journal else None)
-    if not lines and not follow:
+    if not lines and follower is None:
         raise UserError(f"no log lines for {name} (read {mlog} and pppd's syslog lines)")
     for ln in lines[-count:] if count else lines:
         click.echo(ln.format())
-    if not follow:
+    if follower is None:
         return
-    pids = {int(ln.source[5:-1]) for ln in lines if ln.source.startswith("pppd[")}
-    follower = logs_core.Follower(app.paths, name, mlog, pids)
-    feed = journal.Follow() if use_journal else None
+    follower.pids.update(int(ln.source[5:-1]) for ln in lines if ln.source.startswith("pppd["))
     try:
         while True:
             text = feed.read(0.5) if feed is not None else ""

@@ -54,8 +54,10 @@ def parse_mgetty(text: str, now: dt.datetime) -> list[LogLine]:
                 t = dt.datetime(_year_for(mo, d, now), mo, d, h, mi, s)
             except ValueError:
                 continue
-            out.append(LogLine(t, "mgetty", m.group(7), i))
-        elif line.strip() and out:  # a continuation (mgetty logs multi-line chat dumps)
+            # "#####" lines are mgetty's call summaries (written to syslog too): keep the mark.
+            text = f"##### {m.group(7)}" if m.group(6) == "#####" else m.group(7)
+            out.append(LogLine(t, "mgetty", text, i))
+        elif line.strip() and line.strip() != "--" and out:  # a continuation; "--" starts each run
             out.append(LogLine(out[-1].time, "mgetty", line.strip(), i))
     return out
 
