@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import RunCli, snapshot
+from dialup_admin.core import sharing
+from dialup_admin.core.plan import Plan, RunCommand
+from dialup_admin.paths import Paths
+from dialup_admin.system import nft
 from ops_helpers import fake_routes, fake_udp
 
 SETUP = ("setup-server", "--tty", "ttyS1", "--no-accounts")
@@ -103,3 +110,41 @@ def test_dns_is_this_host_when_it_runs_a_resolver(root: Path, run: RunCli) -> No
     assert "ms-dns 192.168.32.1\n" in (root / "etc/ppp/options.ttyS1").read_text()
     assert run(*SETUP, "--init", "none", "--share-internet", "eth0", "--dns", "9.9.9.9").exit_code == 0
     assert "ms-dns 9.9.9.9\n" in (root / "etc/ppp/options.ttyS1").read_text()
+
+
+class HostLike(Paths):
+    """A tree that plans like the running machine (commands included); never applied here."""
+
+    @property
+    def is_host(self) -> bool:
+        return True
+
+
+def host_plan(root: Path, monkeypatch: pytest.MonkeyPatch, loaded: str | None, upstream: str | None) -> Plan:
+    monkeypatch.setattr(nft, "list_table", lambda: loaded)
+    (root / "proc/sys/net/ipv4").mkdir(parents=True, exist_ok=True)
+    (root / "proc/sys/net/ipv4/ip_forward").write_text("0\n")
+    plan = Plan(HostLike(root), "test")
+    sharing.plan_sharing(plan, ipaddress.IPv4Network("192.168.32.0/24"), sharing.SharePlan(upstream, "inittab"))
+    return plan
+
+
+def commands_of(plan: Plan) -> list[tuple[tuple[str, ...], tuple[str, ...] | None]]:
+    return [(a.argv, a.undo) for a in plan.actions if isinstance(a, RunCommand)]
+
+
+def test_on_the_machine_forwarding_and_table_are_loaded_with_undo(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = host_plan(root, monkeypatch, None, "eth0")
+    assert commands_of(plan) == [
+        (("sysctl", "-w", "net.ipv4.ip_forward=1"), ("sysctl", "-w", "net.ipv4.ip_forward=0")),
+        (("nft", "-f", "/etc/dialup-admin/nat.nft"), ("nft", "delete", "table", "ip", "dialup_admin")),
+    ]
+
+
+def test_a_loaded_table_of_the_last_run_comes_back_on_undo(root: Path, run: RunCli,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(*SETUP, "--init", "none", "--share-internet", "wlan0").exit_code == 0
+    plan = host_plan(root, monkeypatch, 'ip saddr 192.168.32.0/24 oifname "wlan0" masquerade', "eth0")
+    assert commands_of(plan)[-1] == (("nft", "-f", "/etc/dialup-admin/nat.nft"), ("nft", "-f", "/etc/dialup-admin/nat.nft"))
+    stop = host_plan(root, monkeypatch, "table ip dialup_admin {}", None)
+    assert commands_of(stop) == [(("nft", "delete", "table", "ip", "dialup_admin"), ("nft", "-f", "/etc/dialup-admin/nat.nft"))]
