@@ -89,12 +89,14 @@ def plan_sharing(plan: Plan, pool: ipaddress.IPv4Network, share: SharePlan) -> N
             _plan_removal(plan)
         return
     text = ruleset(pool, share.upstream)
-    if paths.is_host or os.geteuid() == 0:
-        # Checked against this kernel before anything is written: a refused ruleset stops here.
-        if commands.which("nft") is not None:
-            nft.check(text)
-        else:
-            plan.notes.append("nft is not installed here, so the NAT rules were not checked (apt-get install nftables)")
+    # Checked against this kernel before anything is written: a refused ruleset stops here.
+    # nft -c needs CAP_NET_ADMIN, so an unprivileged --dry-run or --root run skips it.
+    if os.geteuid() != 0:
+        plan.notes.append("the NAT rules were not checked with nft -c (that needs root)")
+    elif commands.which("nft") is None:
+        plan.notes.append("nft is not installed here, so the NAT rules were not checked (apt-get install nftables)")
+    else:
+        nft.check(text)
     changed = plan.file(nft.RULESET, FileSpec(text))
     plan.file(SYSCTL_FILE, FileSpec(render("sysctl-forward.conf.j2")))
     if share.init == "systemd":
