@@ -21,6 +21,8 @@ import client_helpers  # noqa: E402
 
 TIMED_CLIENT = """
 printf '%s\\n' "$PASSWORD" | {tool} setup-client --device /dev/ttyS1 --number 11 --password-stdin >/dev/null
+s0=$(lab_uptime); {tool} status >/dev/null; s1=$(lab_uptime)
+echo "timing start-up $s0 $s1"
 t0=$(lab_uptime); {tool} dial >/dev/null; t1=$(lab_uptime)
 {tool} hangup >/dev/null; t2=$(lab_uptime)
 echo "timing dial $t0 $t1 hangup $t2"
@@ -39,9 +41,12 @@ def main() -> None:
             print(f"run {i + 1}: failed\n{run.client_output}")
             continue
         t0, t1, t2 = map(float, m.groups())
+        s = re.search(r"timing start-up (\S+) (\S+)", run.client_output)
+        startup = float(s.group(2)) - float(s.group(1)) if s else float("nan")
         dials.append(t1 - t0)
         hangups.append(t2 - t1)
-        print(f"run {i + 1}: dial to link up {t1 - t0:.2f} s, hangup {t2 - t1:.2f} s")
+        print(f"run {i + 1}: dial to link up {t1 - t0:.2f} s, hangup {t2 - t1:.2f} s "
+              f"(a tool command that does nothing much, 'status' with no link: {startup:.2f} s)")
     if dials:
         print(f"median of {len(dials)}: dial {statistics.median(dials):.2f} s, hangup {statistics.median(hangups):.2f} s")
 
