@@ -1,0 +1,504 @@
+"""The whole guide on the real stack: a server guest and caller guests on simulated phone lines.
+
+:class:`Lab` runs the project's phone-line simulator on the host and boots user-mode
+Linux guests (:mod:`dialup_admin.lab.guest`) on its modems: one **server** guest whose
+``/dev/ttyS1``, ``/dev/ttyS2``... are the modems of numbers 11, 12..., and one
+**client** guest per caller, whose ``/dev/ttyS1`` is the modem of number 21, 22...
+Each guest runs an :class:`~dialup_admin.lab.agent.Agent`: the host sends it steps.
+
+Every step is ``dialup-admin`` itself (the host's install, seen through hostfs), on the
+guest's private /etc: in the server guest ``setup-server --init none`` and ``adduser``,
+then mgetty for each line in a respawn loop the way inittab would keep it (the command
+line is the one setup-server prints for ``--init none``); in a client guest
+``setup-client``, ``dial``, ``status``, ``stats``, ``hangup``. Nothing pppd or mgetty
+reads is hand-written. Between steps the lab pings and moves random data across the
+link (:mod:`dialup_admin.lab.transfer`).
+
+What this changes on the host: the simulator's ptys, the guests' processes (all killed
+on exit) and the lab folder: ``events.log`` (the phone line), ``transcript.log``
+(everything shown), and one sub-folder per guest (its console, syslog with pppd's
+log, mgetty's log, each step's command and output).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from dialup_admin.errors import BadInput, UserError
+from dialup_admin.lab.agent import AGENT_SCRIPT, Agent, StepResult
+from dialup_admin.lab.guest import Guest, GuestError, tool_command, uml_binary
+from dialup_admin.lab.transfer import MIB
+from dialup_admin.modem.simulator import PhoneLine
+from dialup_admin.paths import Paths
+from dialup_admin.system import mgetty as mgetty_sys
+
+SERVER_NUMBERS = ("11", "12", "13", "14")
+CLIENT_NUMBERS = ("21", "22", "23", "24")
+GUEST_TTYS = ("ttyS1", "ttyS2", "ttyS3", "ttyS4")
+POOL_SERVER = "192.168.32.1"  # setup-server's first line's local address (default pool)
+
+# Phone line events worth showing as they happen (the rest go to events.log only).
+_SHOWN_EVENTS = re.compile(r" (DIAL|RING 1|ANSWER|CONNECT|NO CARRIER|BUSY|NO ANSWER|DTR dropped)\b")
+_IP_RE = re.compile(r"(local|remote) +IP address ([0-9.]+)")
+_RATE_RE = re.compile(r"^(up|down) (\d+) bytes in ([0-9.]+) s: ([0-9.]+) kB/s, sha256 (\S+)")
+_RTT_RE = re.compile(r"min/avg/max = ([0-9.]+)/([0-9.]+)/([0-9.]+) ms")
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class User:
+    """A dial-in account the server guest creates with ``adduser`` (``ip``: ``--ip``)."""
+
+    name: str
+    password: str
+    ip: str | None = None
+
+
+@dataclass
+class Call:
+    """One call's figures, filled in as its steps succeed."""
+
+    number: int
+    client: str
+    user: str
+    ok: bool = False
+    refused: bool = False
+    dial_seconds: float | None = None
+    """Host wall time of the whole ``dial`` step (the tool's start in the guest included)."""
+    atd_to_ip: float | None = None
+    """From the caller's modem seeing ATD to dial having the link up with its addresses."""
+    local_ip: str | None = None
+    remote_ip: str | None = None
+    rtt_ms: float | None = None
+    up_kbs: float | None = None
+    down_kbs: float | None = None
+    failed_stage: str | None = None
+    dial_output: str = ""
+
+
+@dataclass
+class Report:
+    """What a lab run did: the calls, whether all passed, where the logs are, how long it took."""
+
+    folder: Path
+    calls: list[Call] = field(default_factory=list)
+    setup_seconds: float | None = None
+    boot_seconds: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str | None = None
+    log_lines: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and bool(self.calls) and all(c.ok for c in self.calls)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "passed": self.passed,
+            "folder": str(self.folder),
+            "seconds": round(self.seconds, 2),
+            "setup_seconds": None if self.setup_seconds is None else round(self.setup_seconds, 2),
+            "boot_seconds": {k: round(v, 2) for k, v in self.boot_seconds.items()},
+            "error": self.error,
+            "calls": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(c).items()
+                       if k != "dial_output"} for c in self.calls],
+        }
+
+
+def check_host() -> None:
+    """Raise a one-line :class:`UserError` saying what to install if the lab cannot run here."""
+    uml_binary()  # "linux.uml not found: apt-get install user-mode-linux"
+    for prog, package in (("busybox", "busybox-static"), ("pppd", "ppp"), ("mgetty", "mgetty")):
+        if shutil.which(prog, path="/usr/sbin:/sbin:/usr/bin:/bin:/usr/local/sbin") is None:
+            raise UserError(f"{prog} not found: the lab guests run the host's own; install it: apt-get install {package}")
+
+
+class Lab:
+    """A phone line, one server guest with ``lines`` modems, ``clients`` caller guests.
+
+    Use as a context manager: entering starts the simulator and boots the guests;
+    leaving kills every guest, collects the logs into :attr:`folder` and stops the line.
+    """
+
+    def __init__(self, folder: str | Path | None = None, *, lines: int = 1, clients: int = 1,
+                 bps: int | None = None, say: Say | None = None, keep: bool = False) -> None:
+        if not 1 <= lines <= len(SERVER_NUMBERS) or not 1 <= clients <= len(CLIENT_NUMBERS):
+            raise BadInput(f"a lab has 1 to {len(SERVER_NUMBERS)} lines and 1 to {len(CLIENT_NUMBERS)} callers")
+        self._own_folder = folder is None
+        self.folder = Path(tempfile.mkdtemp(prefix="dialup-lab-")) if folder is None else Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.keep = keep
+        self.lines = lines
+        self.ttys = list(GUEST_TTYS[:lines])
+        self.client_names = [f"client{i + 1}" if clients > 1 else "client" for i in range(clients)]
+        self.bps = bps
+        self._say = say
+        self._lock = threading.Lock()
+        self._t0 = time.monotonic()
+        self._transcript = open(self.folder / "transcript.log", "w", encoding="utf-8")  # noqa: SIM115
+        self.events: list[tuple[float, str]] = []
+        self._events_file = open(self.folder / "events.log", "w", encoding="utf-8")  # noqa: SIM115
+        self.line: PhoneLine | None = None
+        self.server: Agent | None = None
+        self.clients: dict[str, Agent] = {}
+        self.number_of: dict[str, str] = {}  # client name -> its modem's number
+        self.tool_cmd = tool_command()
+        self.python = shlex.quote(sys.executable)
+        self.mgetty_log = {tty: mgetty_sys.detect(Paths(Path("/"))).log_file(tty) for tty in self.ttys}
+        self.ok = False
+        self.boot_seconds: dict[str, float] = {}
+        self.setup_seconds: float | None = None
+
+    # -- output --------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        """Show a line (and keep it in transcript.log), from any thread."""
+        with self._lock:
+            self._transcript.write(f"{time.monotonic() - self._t0:7.2f} {text}\n")
+            self._transcript.flush()
+            if self._say is not None:
+                self._say(text)
+
+    def _event(self, text: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self.events.append((now, text))
+            self._events_file.write(f"{now - self._t0:7.2f} {text}\n")
+            self._events_file.flush()
+        if _SHOWN_EVENTS.search(text):
+            self.say(f"  line: {self._describe(text)}")
+
+    def _describe(self, event: str) -> str:
+        number, _, what = event.partition(" ")
+        who = "server" if number in SERVER_NUMBERS else next(
+            (n for n, num in self.number_of.items() if num == number), number)
+        return f"{who} ({number}) {what}"
+
+    def event_time(self, pattern: str, since: float) -> float | None:
+        """Host time of the first phone-line event containing ``pattern`` at or after ``since``."""
+        with self._lock:
+            return next((t for t, e in self.events if t >= since and pattern in e), None)
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def __enter__(self) -> Lab:
+        try:
+            self.start()
+        except BaseException:
+            self.close(failed=True)
+            raise
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close(failed=exc is not None or not self.ok)
+
+    def start(self) -> None:
+        """Start the phone line and boot the guests (they start in parallel)."""
+        check_host()
+        numbers: dict[str, str | None] = {n: None for n in SERVER_NUMBERS[:self.lines]}
+        for name, number in zip(self.client_names, CLIENT_NUMBERS, strict=False):
+            numbers[number] = None
+            self.number_of[name] = number
+        speed = f"{self.bps} bps" if self.bps else "full speed"
+        self.say(f"Phone line: server on {', '.join(SERVER_NUMBERS[:self.lines])}, callers on "
+                 f"{', '.join(self.number_of.values())} ({speed})")
+        self.line = PhoneLine(numbers, bps=self.bps, ring_interval=1.0, log=self._event, trace=True).start()
+        server = Guest("server", AGENT_SCRIPT, folder=self.folder / "server",
+                       serial=[self.line.pty(n) for n in SERVER_NUMBERS[:self.lines]])
+        self.server = Agent(server)
+        for name in self.client_names:
+            guest = Guest(name, AGENT_SCRIPT, folder=self.folder / name, serial=[self.line.pty(self.number_of[name])])
+            self.clients[name] = Agent(guest)
+        agents = [self.server, *self.clients.values()]
+        self.say(f"Booting {len(agents)} user-mode Linux guests (kernel PPP): {', '.join(a.guest.name for a in agents)}")
+        for agent in agents:
+            agent.guest.start()
+        for agent in agents:
+            agent.guest.wait_ready(timeout=90)
+        self.boot_seconds = {a.guest.name: a.guest.boot_seconds() or 0.0 for a in agents}
+        self.say("  booted in " + ", ".join(f"{k} {v:.1f} s" for k, v in self.boot_seconds.items()))
+
+    def close(self, failed: bool = False) -> None:
+        """Collect mgetty's logs, kill the guests, stop the line. Keeps the folder on failure or ``keep``."""
+        agents = [a for a in [self.server, *self.clients.values()] if a is not None]
+        if self.server is not None and self.server.guest.running:
+            try:
+                logs = " ".join(shlex.quote(p) for p in self.mgetty_log.values())
+                self.server.run("collect-logs", f"cp {logs} \"$LAB_FOLDER/\" 2>/dev/null; true", timeout=20)
+            except UserError:
+                pass
+        for agent in agents:
+            if agent.guest.running:
+                agent.stop()
+        deadline = time.monotonic() + 20
+        for agent in agents:
+            while agent.guest.running and time.monotonic() < deadline:
+                time.sleep(0.05)
+            agent.guest.keep = True  # the lab folder decides
+            agent.guest.close()
+        if self.line is not None:
+            try:
+                self.line.stop()
+            except RuntimeError as exc:
+                self.say(f"phone line: {exc}")
+            self.line = None
+        with self._lock:
+            self._transcript.close()
+            self._events_file.close()
+        if self._own_folder and not self.keep and not failed:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    # -- helpers -------------------------------------------------------------------
+
+    def client(self, name: str | None = None) -> Agent:
+        return self.clients[name or self.client_names[0]]
+
+    def step(self, agent: Agent, name: str, script: str, *, timeout: float = 120, show: bool = True,
+             check: bool = True, title: str | None = None) -> StepResult:
+        """Run one step in a guest, showing its command and output as it runs."""
+        who = agent.guest.name
+        self.say(f"{who}$ {title or script.strip().splitlines()[0]}")
+        (agent.guest.folder / "steps").mkdir(exist_ok=True)
+        result = agent.run(name, script, timeout=timeout, check=check,
+                           show=(lambda line: self.say(f"  | {line}")) if show else None)
+        (agent.guest.folder / "steps" / f"{len(agent.steps):02d}-{name}.log").write_text(
+            f"$ {script.strip()}\n{result.output}(exit {result.status}, {result.seconds:.2f} s)\n")
+        return result
+
+    def tool(self, agent: Agent, name: str, args: str, *, stdin: str | None = None, timeout: float = 120,
+             show: bool = True, check: bool = True) -> StepResult:
+        """Run ``dialup-admin ARGS`` in a guest (``stdin``: a secret, piped, never on argv)."""
+        script = f"{self.tool_cmd} {args}"
+        if stdin is not None:
+            (agent.guest.folder / ".stdin").write_text(stdin + "\n")
+            (agent.guest.folder / ".stdin").chmod(0o600)
+            script = f"{self.tool_cmd} {args} < \"$LAB_FOLDER/.stdin\"; rc=$?; rm -f \"$LAB_FOLDER/.stdin\"; exit $rc"
+        return self.step(agent, name, script, timeout=timeout, show=show, check=check,
+                         title=f"dialup-admin {args}" + (" (password on stdin)" if stdin is not None else ""))
+
+    # -- the server ----------------------------------------------------------------
+
+    def setup_server(self, users: Sequence[User]) -> None:
+        """setup-server for every line (``--init none``), adduser for each user, mgetty respawning."""
+        assert self.server is not None
+        t = time.monotonic()
+        self.say("== The server: setup-server, adduser, mgetty on each line")
+        ttys = " ".join(f"--tty {tty}" for tty in self.ttys)
+        result = self.tool(self.server, "setup-server", f"setup-server {ttys} --init none", timeout=180)
+        commands = {tty: self._mgetty_command(result.output, tty) for tty in self.ttys}
+        for user in users:
+            ip = f" --ip {user.ip}" if user.ip else ""
+            self.tool(self.server, f"adduser-{user.name}", f"adduser {shlex.quote(user.name)}{ip} --password-stdin",
+                      stdin=user.password, timeout=120)
+        self.step(self.server, "transfer-server",
+                  f"{self.python} -m dialup_admin.lab.transfer serve > \"$LAB_FOLDER/transfer.log\" 2>&1 &",
+                  title="random-data server on port 5001 (for the transfers)", timeout=30)
+        # The guest's /var/log is an empty tmpfs; the mgetty package ships this directory.
+        log_dirs = sorted({str(Path(p).parent) for p in self.mgetty_log.values()})
+        self.step(self.server, "mgetty-log-dir", f"mkdir -p {' '.join(map(shlex.quote, log_dirs))}", timeout=30)
+        for tty, command in commands.items():
+            # What inittab's "respawn" does: start mgetty again whenever it exits.
+            self.step(self.server, f"mgetty-{tty}",
+                      f"( n=0; while :; do n=$((n + 1)); echo \"start $n: {command}\"; {command}; "
+                      f"echo \"mgetty exit $?\"; done ) > \"$LAB_FOLDER/respawn-{tty}.log\" 2>&1 &",
+                      title=f"respawn loop (as inittab would): {command}", timeout=30)
+        for tty in self.ttys:
+            self.wait_mgetty(tty, 1)
+        self.setup_seconds = time.monotonic() - t
+
+    def _mgetty_command(self, output: str, tty: str) -> str:
+        # setup-server --init none prints how to keep mgetty running: take its word.
+        for line in output.splitlines():
+            if "--init none" in line and "): " in line:
+                for command in line.split("): ", 1)[1].split(";"):
+                    if f" {tty} " in f" {command.strip()} ":
+                        return command.strip()
+        raise UserError(f"setup-server did not say how to run mgetty for {tty} with --init none")
+
+    def mgetty_waits(self, tty: str) -> int:
+        """How many times mgetty on ``tty`` has said ``waiting...`` (once per start, ready for a call)."""
+        assert self.server is not None
+        r = self.server.run(f"mgetty-waits-{tty}", f"grep -c 'waiting\\.\\.\\.' {self.mgetty_log[tty]} || true",
+                            timeout=30, check=False)
+        try:
+            return int(r.output.split()[-1])
+        except (IndexError, ValueError):
+            return 0
+
+    def wait_mgetty(self, tty: str, count: int, timeout: float = 120) -> None:
+        """Wait until mgetty on ``tty`` has started ``count`` times and waits for a call."""
+        assert self.server is not None
+        log = self.mgetty_log[tty]
+        self.server.run(f"wait-mgetty-{tty}-{count}", f"""
+lab_until {int(timeout)}
+until c=$(grep -c 'waiting\\.\\.\\.' {log} 2>/dev/null); [ "${{c:-0}}" -ge {count} ]; do
+    lab_expired && {{ echo "mgetty on {tty} is not waiting for a call; its log:"; tail -n 20 {log}; exit 1; }}
+    busybox usleep 100000
+done
+""", timeout=timeout + 30)
+        self.say(f"  server: mgetty on {tty} waits for a call ({'started' if count == 1 else f'respawned, start {count}'})")
+
+    # -- the callers ---------------------------------------------------------------
+
+    def setup_client(self, client: str, user: User, server_line: int = 0, *, new_password: bool = False) -> None:
+        """setup-client in the caller's guest: dial the server line's number as ``user``."""
+        number = SERVER_NUMBERS[server_line]
+        extra = " --new-password" if new_password else ""
+        self.tool(self.client(client), "setup-client",
+                  f"setup-client --device /dev/ttyS1 --number {number} --user {shlex.quote(user.name)} "
+                  f"--password-stdin{extra}", stdin=user.password)
+
+    def dial(self, client: str, call: Call, *, expect_refusal: bool = False, timeout: float = 150) -> StepResult:
+        """``dialup-admin dial``; fills in the call's times and addresses (or ``refused``)."""
+        agent = self.client(client)
+        since = time.monotonic()
+        result = self.tool(agent, "dial", "dial", timeout=timeout, check=not expect_refusal)
+        call.dial_seconds = result.seconds
+        call.dial_output = result.output
+        atd = self.event_time(f"{self.number_of[client]} DIAL", since)
+        if atd is not None and result.ok:
+            call.atd_to_ip = time.monotonic() - atd - 0.05  # less half the poll interval
+        for kind, ip in _IP_RE.findall(result.output):
+            setattr(call, f"{kind}_ip", ip)
+        call.refused = not result.ok and "refused" in result.output
+        return result
+
+    def ping(self, client: str, call: Call, count: int = 3) -> StepResult:
+        """A warm-up ping (the first packets can meet a peer whose IPCP is not done), then ``count``."""
+        assert call.remote_ip
+        r = self.step(self.client(client), "ping", f"lab_wait_ping {call.remote_ip} 20 || exit 1\n"
+                      f"busybox ping -c {count} -w 20 {call.remote_ip}",
+                      title=f"ping -c {count} {call.remote_ip}", timeout=60)
+        m = _RTT_RE.search(r.output)
+        if m:
+            call.rtt_ms = float(m.group(2))
+        return r
+
+    def transfer(self, client: str, call: Call, size: int = MIB) -> None:
+        """``size`` bytes of random data up to the server, then down from it; SHA-256 checked."""
+        assert call.remote_ip
+        timeout = 120 + (size * 10 / self.bps if self.bps else 0) * 1.5
+        for way, attr in (("send", "up_kbs"), ("recv", "down_kbs")):
+            r = self.step(self.client(client), f"transfer-{way}",
+                          f"{self.python} -m dialup_admin.lab.transfer {way} {call.remote_ip} --bytes {size}",
+                          title=f"{'upload' if way == 'send' else 'download'} {size} random bytes",
+                          timeout=timeout)
+            m = _RATE_RE.search(r.output.strip().splitlines()[-1] if r.output.strip() else "")
+            if m:
+                setattr(call, attr, float(m.group(4)))
+
+    def vanish(self, client: str) -> None:
+        """The caller disappears without hanging up: its pppd is killed (-9), the line stays up."""
+        self.step(self.client(client), "vanish", "pid=$(busybox pidof pppd) || { echo 'no pppd'; exit 1; }\n"
+                  "kill -9 $pid && echo \"pppd $pid killed with SIGKILL: no LCP TermReq, no hang-up\"",
+                  title="kill -9 the caller's pppd (it vanishes without hanging up)", timeout=30)
+
+    def server_log(self, pattern: str, timeout: float) -> None:
+        """Wait until the server's syslog (pppd's log) has a line matching the extended regex ``pattern``."""
+        assert self.server is not None
+        self.server.run("server-log", f"""
+lab_until {int(timeout)}
+until grep -Eq {shlex.quote(pattern)} "$LAB_FOLDER/syslog.log"; do
+    lab_expired && {{ echo "no {pattern} in the server's syslog"; exit 1; }}
+    busybox usleep 200000
+done
+grep -E {shlex.quote(pattern)} "$LAB_FOLDER/syslog.log" | tail -n 1
+""", timeout=timeout + 30, show=self.say)
+
+    def server_syslog(self) -> str:
+        assert self.server is not None
+        path = self.server.guest.folder / "syslog.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def call(self, call: Call, *, transfer: int = MIB, ping: bool = True) -> Call:
+        """One whole call as the guide does it: dial, status, ping, transfer, stats, hang up."""
+        client = call.client
+        self.say(f"== Call {call.number}: {client} dials the server as {call.user}")
+        agent = self.client(client)
+        try:
+            self.dial(client, call)
+            self.tool(agent, "status", "status")
+            if ping:
+                self.ping(client, call)
+            if transfer:
+                self.transfer(client, call, transfer)
+            self.tool(agent, "stats", "stats")
+            self.tool(agent, "hangup", "hangup")
+            call.ok = True
+        except GuestError as exc:
+            call.failed_stage = exc.stage
+            raise
+        return call
+
+
+def summary(report: Report) -> Iterator[str]:
+    """The closing lines: one per call with its figures, then pass/fail and the time taken."""
+    for c in report.calls:
+        parts = [f"call {c.number} ({c.client} as {c.user}): {'ok' if c.ok else 'FAILED'}"]
+        if c.atd_to_ip is not None:
+            parts.append(f"dial to IP {c.atd_to_ip:.1f} s")
+        if c.local_ip:
+            parts.append(f"{c.local_ip} <-> {c.remote_ip}")
+        if c.rtt_ms is not None:
+            parts.append(f"ping {c.rtt_ms:.1f} ms")
+        if c.up_kbs is not None and c.down_kbs is not None:
+            parts.append(f"up {c.up_kbs:.0f} kB/s, down {c.down_kbs:.0f} kB/s")
+        if c.failed_stage:
+            parts.append(f"failed at {c.failed_stage}")
+        yield "  " + ", ".join(parts)
+    boot = ", ".join(f"{k} {v:.1f} s" for k, v in report.boot_seconds.items())
+    setup = f", server setup {report.setup_seconds:.1f} s" if report.setup_seconds is not None else ""
+    yield f"  boot {boot}{setup}, total {report.seconds:.1f} s"
+    if report.passed:
+        yield f"PASS: {len(report.calls)} call(s) up, pinged, data both ways, hung up"
+    else:
+        yield f"FAIL: {report.error or 'a call failed'}"
+
+
+def run(calls: int = 1, *, bps: int | None = None, keep: bool = False, say: Say | None = None,
+        transfer: int = MIB, folder: str | Path | None = None) -> Report:
+    """``dialup-admin lab``: set the server up, make ``calls`` calls in a row, report.
+
+    Never raises for a lab failure: the report says what failed and where the logs are.
+    """
+    start = time.monotonic()
+    user = User("dreamcast", "Lab-Password-1")
+    lab = Lab(folder, bps=bps, say=say, keep=keep)
+    report = Report(lab.folder)
+    try:
+        with lab:
+            report.boot_seconds = dict(lab.boot_seconds)
+            lab.setup_server([user])
+            report.setup_seconds = lab.setup_seconds
+            lab.setup_client(lab.client_names[0], user)
+            for n in range(1, calls + 1):
+                if n > 1:
+                    lab.wait_mgetty(lab.ttys[0], n)
+                call = Call(n, lab.client_names[0], user.name)
+                report.calls.append(call)
+                lab.call(call, transfer=transfer)
+            lab.ok = True
+    except GuestError as exc:
+        report.error = str(exc)
+        report.log_lines = exc.log_lines
+        if report.calls and not report.calls[-1].ok:
+            report.calls[-1].failed_stage = exc.stage
+    except UserError as exc:
+        report.error = str(exc)
+    report.seconds = time.monotonic() - start
+    if lab.folder.exists():
+        (lab.folder / "report.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
+    return report
