@@ -27,8 +27,24 @@ COMMAND_MODULES = ("server", "accounts", "modem", "mgetty", "client", "lab", "op
 REGISTRY: dict[str, tuple[str, str]] = {
     "setup-server": ("server", "Set up the dial-in server: mgetty answers, pppd authenticates with PAP."),
     "rollback": ("server", "Put back every file the last apply changed (run it again to go further back)."),
-    "build-mgetty": ("mgetty", "Build mgetty from source with AUTO_PPP, the guide's way."),
-    "mgetty-info": ("mgetty", "Which mgetty is installed, its paths, and whether it has AUTO_PPP."),
+    "adduser": ("accounts", "Add a dial-in user: a shell-less account in group ppp and its pap-secrets entry."),
+    "deluser": ("accounts", "Remove a dial-in user: its pap-secrets entry and its account, together."),
+    "passwd": ("accounts", "Set a dial-in user's password (and restore its pap-secrets entry if it was missing)."),
+    "users": ("accounts", "List dial-in users and what is inconsistent between accounts and pap-secrets."),
+    "simulate-line": ("modem", "Simulate Hayes modems on one phone line, on pseudo-terminals, until Ctrl-C."),
+    "test-modem": ("modem", "Check the modem on PORT the way the guide does in minicom, automated."),
+    "detect": ("modem", "Find the ports with a modem, what it is, and the highest speed it answers at."),
+    "build-mgetty": ("mgetty", "Build mgetty from source with AUTO_PPP and install it under PREFIX."),
+    "mgetty-info": ("mgetty", "Show which mgetty is installed, where it reads its files, and whether it has AUTO_PPP."),
+    "setup-client": ("client", "Set up dialing out: peers file, chat script, PAP password (what pppsetup wrote)."),
+    "dial": ("client", "Dial out and bring up the PPP link, showing each stage (what ppp-go did)."),
+    "hangup": ("client", "Hang up the link dial brought up: stop its pppd by pid, wait for the port (ppp-off)."),
+    "status": ("client", "Show the PPP links: interface, addresses, routes, traffic, pppd (ifconfig + route -n)."),
+    "stats": ("client", "Traffic of the PPP link in pppstats' columns: bytes and packets in and out, compression."),
+    "terminal": ("client", "Talk to the modem by hand: type AT commands, dial, log in; Ctrl-] leaves (minicom)."),
+    "doctor": ("ops", "Check everything that stops a caller getting in; each problem with its fix."),
+    "sessions": ("ops", "Who called, on which line, when, for how long, with which address and bytes."),
+    "logs": ("ops", "mgetty's and pppd's log lines for one line, merged in time order."),
 }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import grp
 import os
+import re
 import shutil
 import pwd
 from collections.abc import Callable
@@ -171,12 +172,16 @@ def _text(data: bytes) -> list[str]:
     return data.decode("utf-8", errors="replace").splitlines(keepends=True)
 
 
+_SUM = re.compile(r"sha256=[0-9a-f]{16}")
+
+
 def unified(path: str, old: FileState, new: bytes | None, redact: Redactor | None) -> str:
     before = _text(old.content) if old.kind == "file" else []
     after = _text(new) if new is not None else []
     if redact is not None:
-        before = [redact(x) for x in before]
-        after = [redact(x) for x in after]
+        # A block's checksum covers its secrets too: a short password could be guessed from it.
+        before = [_SUM.sub("sha256=********", redact(x)) for x in before]
+        after = [_SUM.sub("sha256=********", redact(x)) for x in after]
     diff = list(
         difflib.unified_diff(
             before,
