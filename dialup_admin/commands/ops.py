@@ -56,7 +56,8 @@ def sessions(app: AppContext, active: bool) -> None:
 
     \b
     Read from the records the ip-up/ip-down hooks append to /var/log/dialup-admin/sessions.log
-    (setup-server installs them); calls in progress show the kernel's byte counters.
+    (setup-server installs them; the file is root's, mode 0640, group adm: root and
+    members of adm can read it); calls in progress show the kernel's byte counters.
     IN is what the caller sent, OUT what it received. STATE "lost": pppd ended without
     running ip-down (killed, or the machine crashed).
 
