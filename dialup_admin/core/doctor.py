@@ -720,7 +720,7 @@ def check_hooks(t: Target) -> list[Finding]:
         st = rec.stat()
         if st.st_uid != 0 or st.st_mode & 0o022:
             out.append(Finding("session-records", ERROR, f"{sessions.RECORDS} can be written by others",
-                               f"chown root:root {sessions.RECORDS}; chmod 640 {sessions.RECORDS}"))
+                               f"chown root {sessions.RECORDS}; chmod 640 {sessions.RECORDS}"))
     if not out:
         out.append(Finding("session-hooks", OK, "ip-up/ip-down record every call"))
     return out
