@@ -8,7 +8,7 @@ STAMPS := .stamps
 # Everything the tool and its tests run for real: pppd/chat, mgetty, a kernel with PPP
 # (user-mode Linux), shadow-utils, busybox for the guests, nft, a compiler for mgetty.
 APT_PACKAGES := python3 python3-venv ppp mgetty socat user-mode-linux busybox-static \
-	nftables iproute2 build-essential dpkg-dev passwd login util-linux procps ca-certificates
+	nftables iproute2 build-essential dpkg-dev passwd login util-linux procps strace ca-certificates
 
 .PHONY: all demo test test-fast typecheck bench deps clean mgetty-src
 
