@@ -23,11 +23,13 @@ log, mgetty's log, each step's command and output).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
 import sys
 import tempfile
+import termios
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -37,7 +39,7 @@ from types import TracebackType
 
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.lab.agent import AGENT_SCRIPT, Agent, StepResult
-from dialup_admin.lab.guest import Guest, GuestError, tool_command, uml_binary
+from dialup_admin.lab.guest import Guest, GuestError, module_dir, tool_command, uml_binary
 from dialup_admin.lab.transfer import MIB
 from dialup_admin.modem.simulator import PhoneLine
 from dialup_admin.paths import Paths
@@ -117,12 +119,37 @@ class Report:
         }
 
 
+def drop_dtr(pty: str, seconds: float = 0.3) -> None:
+    """Drop DTR on a guest's serial line for ``seconds``: set the host pty's speed to B0 and back.
+
+    A guest's serial port is a host pty that UML holds open: when a program in the
+    guest closes the port (HUPCL) or mgetty toggles DTR, UML does not pass it on
+    (TIOCMBIC fails, B0 is not copied to the host). The simulator sees a dropped DTR as
+    speed B0 on the pty, so the lab does on the host what the guest's UART would have done.
+    """
+    fd = os.open(pty, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    try:
+        attrs = termios.tcgetattr(fd)
+        low = list(attrs)
+        low[4] = low[5] = termios.B0
+        termios.tcsetattr(fd, termios.TCSANOW, low)
+        time.sleep(seconds)
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+    finally:
+        os.close(fd)
+
+
 def check_host() -> None:
     """Raise a one-line :class:`UserError` saying what to install if the lab cannot run here."""
-    uml_binary()  # "linux.uml not found: apt-get install user-mode-linux"
-    for prog, package in (("busybox", "busybox-static"), ("pppd", "ppp"), ("mgetty", "mgetty")):
+    try:
+        uml_binary()
+        module_dir()
+    except UserError as exc:
+        raise UserError(f"the lab needs user-mode Linux, a kernel with PPP that runs as a program: {exc}") from None
+    for prog, package in (("busybox", "busybox-static"), ("pppd", "ppp"), ("chat", "ppp"), ("mgetty", "mgetty")):
         if shutil.which(prog, path="/usr/sbin:/sbin:/usr/bin:/bin:/usr/local/sbin") is None:
-            raise UserError(f"{prog} not found: the lab guests run the host's own; install it: apt-get install {package}")
+            raise UserError(f"{prog} not found: the lab guests run this machine's own; "
+                            f"install it: apt-get install {package}")
 
 
 class Lab:
@@ -158,6 +185,8 @@ class Lab:
         self.python = shlex.quote(sys.executable)
         self.mgetty_log = {tty: mgetty_sys.detect(Paths(Path("/"))).log_file(tty) for tty in self.ttys}
         self.ok = False
+        self._stop_watch = threading.Event()
+        self._watch: threading.Thread | None = None
         self.boot_seconds: dict[str, float] = {}
         self.setup_seconds: float | None = None
 
@@ -230,10 +259,35 @@ class Lab:
             agent.guest.wait_ready(timeout=90)
         self.boot_seconds = {a.guest.name: a.guest.boot_seconds() or 0.0 for a in agents}
         self.say("  booted in " + ", ".join(f"{k} {v:.1f} s" for k, v in self.boot_seconds.items()))
+        self._watch = threading.Thread(target=self._watch_respawns, name="lab-dtr", daemon=True)
+        self._watch.start()
+
+    def _watch_respawns(self) -> None:
+        """Each time mgetty (or the pppd it became) exits on a server line, drop that line's DTR
+        as the closing port would, then let the respawn loop start mgetty again (file dtr-TTY-N)."""
+        assert self.server is not None and self.line is not None
+        seen = dict.fromkeys(self.ttys, 0)
+        while not self._stop_watch.wait(0.05):
+            for i, tty in enumerate(self.ttys):
+                log = self.server.guest.folder / f"respawn-{tty}.log"
+                try:
+                    exits = log.read_text(errors="replace").count("mgetty exit ")
+                except OSError:
+                    continue
+                while seen[tty] < exits:
+                    seen[tty] += 1
+                    try:
+                        drop_dtr(self.line.pty(SERVER_NUMBERS[i]))
+                    except OSError as exc:
+                        self.say(f"  lab: could not drop DTR on {tty}: {exc}")
+                    self.server.guest.put(f"dtr-{tty}-{seen[tty]}", "")
 
     def close(self, failed: bool = False) -> None:
         """Collect mgetty's logs, kill the guests, stop the line. Keeps the folder on failure or ``keep``."""
         agents = [a for a in [self.server, *self.clients.values()] if a is not None]
+        self._stop_watch.set()
+        if self._watch is not None:
+            self._watch.join(timeout=10)
         if self.server is not None and self.server.guest.running:
             try:
                 logs = " ".join(shlex.quote(p) for p in self.mgetty_log.values())
@@ -313,7 +367,7 @@ class Lab:
             # What inittab's "respawn" does: start mgetty again whenever it exits.
             self.step(self.server, f"mgetty-{tty}",
                       f"( n=0; while :; do n=$((n + 1)); echo \"start $n: {command}\"; {command}; "
-                      f"echo \"mgetty exit $?\"; done ) > \"$LAB_FOLDER/respawn-{tty}.log\" 2>&1 &",
+                      f"echo \"mgetty exit $?\"; lab_wait_file dtr-{tty}-$n 20; done ) > \"$LAB_FOLDER/respawn-{tty}.log\" 2>&1 &",
                       title=f"respawn loop (as inittab would): {command}", timeout=30)
         for tty in self.ttys:
             self.wait_mgetty(tty, 1)
@@ -400,6 +454,26 @@ done
             if m:
                 setattr(call, attr, float(m.group(4)))
 
+    def port_closed(self, client: str) -> None:
+        """pppd has closed the caller's port: its DTR drops (see :func:`drop_dtr`)."""
+        assert self.line is not None
+        drop_dtr(self.line.pty(self.number_of[client]))
+
+    def drain(self, client: str) -> None:
+        """Drop what the caller's modem said while its port was closed (the last call's NO CARRIER).
+
+        A real serial port that nobody holds open drops what arrives; UML keeps the
+        host's end of the line open, so those bytes wait for the next open, and chat,
+        reading "NO CARRIER" after ATZ, would give up the next call at once.
+        """
+        self.step(self.client(client), "drain",
+                  "stty -F /dev/ttyS1 raw -echo 2>/dev/null\n"
+                  "busybox timeout 1 cat /dev/ttyS1 > \"$LAB_FOLDER/drained\" 2>/dev/null\n"
+                  "[ -s \"$LAB_FOLDER/drained\" ] && echo \"dropped $(wc -c < \"$LAB_FOLDER/drained\") bytes: "
+                  "$(tr -c '[:print:]' ' ' < \"$LAB_FOLDER/drained\")\"; true",
+                  title="drop what the modem said while the port was closed (as a closed serial port does)",
+                  timeout=30)
+
     def vanish(self, client: str) -> None:
         """The caller disappears without hanging up: its pppd is killed (-9), the line stays up."""
         self.step(self.client(client), "vanish", "pid=$(busybox pidof pppd) || { echo 'no pppd'; exit 1; }\n"
@@ -429,6 +503,8 @@ grep -E {shlex.quote(pattern)} "$LAB_FOLDER/syslog.log" | tail -n 1
         self.say(f"== Call {call.number}: {client} dials the server as {call.user}")
         agent = self.client(client)
         try:
+            if any(s.name == "dial" for s in agent.steps):
+                self.drain(client)
             self.dial(client, call)
             self.tool(agent, "status", "status")
             if ping:
@@ -437,6 +513,7 @@ grep -E {shlex.quote(pattern)} "$LAB_FOLDER/syslog.log" | tail -n 1
                 self.transfer(client, call, transfer)
             self.tool(agent, "stats", "stats")
             self.tool(agent, "hangup", "hangup")
+            self.port_closed(client)
             call.ok = True
         except GuestError as exc:
             call.failed_stage = exc.stage
