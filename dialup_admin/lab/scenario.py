@@ -420,15 +420,20 @@ done
         agent = self.client(client)
         since = time.monotonic()
         result = self.tool(agent, "dial", "dial", timeout=timeout, check=not expect_refusal)
+        self.parse_dial(call, result, since)
+        return result
+
+    def parse_dial(self, call: Call, result: StepResult, since: float | None = None) -> None:
+        """Fill in a call's figures from its dial step (just finished) and the line's events."""
         call.dial_seconds = result.seconds
         call.dial_output = result.output
-        atd = self.event_time(f"{self.number_of[client]} DIAL", since)
+        start = since if since is not None else time.monotonic() - result.seconds
+        atd = self.event_time(f"{self.number_of[call.client]} DIAL", start)
         if atd is not None and result.ok:
             call.atd_to_ip = time.monotonic() - atd - 0.05  # less half the poll interval
         for kind, ip in _IP_RE.findall(result.output):
             setattr(call, f"{kind}_ip", ip)
         call.refused = not result.ok and "refused" in result.output
-        return result
 
     def ping(self, client: str, call: Call, count: int = 3) -> StepResult:
         """A warm-up ping (the first packets can meet a peer whose IPCP is not done), then ``count``."""
