@@ -80,7 +80,7 @@ def _run(app: AppContext, plan: Plan) -> bool:
 @pass_app
 def adduser(app: AppContext, name: str, ip: str | None, uid: int | None, force: bool,
             password_stdin: bool, generate_password: bool, allow_weak: bool) -> None:
-    """Add a dial-in user: an account in group ppp without shell or home, and its pap-secrets entry.
+    """Add a dial-in user: a shell-less account in group ppp and its pap-secrets entry.
 
     The password is asked twice (hidden), read with --password-stdin, or made up with
     --generate-password; it never appears on a command line. It goes to /etc/shadow
