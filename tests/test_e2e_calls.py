@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from dialup_admin.lab.agent import StepResult
 from dialup_admin.lab.scenario import Call, Lab, User
 from e2e_helpers import Record, server_text
 from lab_helpers import needs_uml
@@ -129,7 +130,9 @@ def test_a_wrong_password_is_refused_and_the_next_call_answered(run: Record) -> 
     assert isinstance(wrong, dict)
     call = wrong["call"]
     assert isinstance(call, Call)
-    assert not wrong["result"].ok and call.refused, run.why()  # type: ignore[attr-defined]
+    result = wrong["result"]
+    assert isinstance(result, StepResult)
+    assert not result.ok and call.refused, run.why()
     assert "the server refused our user name or password" in call.dial_output
     assert "PAP peer authentication failed for dreamcast" in str(run.get("syslog"))
     nxt = run.get("static")

@@ -31,8 +31,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Record:
             # Both dial at once: the steps run in their guests in parallel.
             steps = {name: lab.client(name).send("dial", f"{lab.tool_cmd} dial") for name in calls}
             for name, step in steps.items():
-                result = step.wait(180, show=lambda line, n=name: lab.say(f"  {n} | {line}"))
-                lab.parse_dial(calls[name], result)
+                def show(line: str, who: str = name) -> None:
+                    lab.say(f"  {who} | {line}")
+                lab.parse_dial(calls[name], step.wait(180, show=show))
             for name, call in calls.items():
                 lab.ping(name, call)
                 lab.transfer(name, call, 65536)
@@ -45,7 +46,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Record:
             return calls
 
         rec.phase("both", both)
-        rec.phase("ready", lambda: [lab.wait_mgetty(tty, 2) for tty in ("ttyS1", "ttyS2")])
+        def ready() -> None:
+            for tty in ("ttyS1", "ttyS2"):
+                lab.wait_mgetty(tty, 2)
+
+        rec.phase("ready", ready)
         rec.phases["syslog"] = lab.server_syslog()
         lab.ok = rec.error is None
     return rec

@@ -119,6 +119,16 @@ class Report:
         }
 
 
+def mgetty_command(output: str, tty: str) -> str:
+    """The mgetty command line for ``tty`` that ``setup-server --init none`` said to keep running."""
+    for line in output.splitlines():
+        if "--init none" in line and "): " in line:
+            for command in line.split("): ", 1)[1].split(";"):
+                if f" {tty} " in f" {command.strip()} ":
+                    return command.strip()
+    raise UserError(f"setup-server did not say how to run mgetty for {tty} with --init none")
+
+
 def drop_dtr(pty: str, seconds: float = 0.3) -> None:
     """Drop DTR on a guest's serial line for ``seconds``: set the host pty's speed to B0 and back.
 
@@ -352,7 +362,7 @@ class Lab:
         self.say("== The server: setup-server, adduser, mgetty on each line")
         ttys = " ".join(f"--tty {tty}" for tty in self.ttys)
         result = self.tool(self.server, "setup-server", f"setup-server {ttys} --init none", timeout=180)
-        commands = {tty: self._mgetty_command(result.output, tty) for tty in self.ttys}
+        commands = {tty: mgetty_command(result.output, tty) for tty in self.ttys}
         for user in users:
             ip = f" --ip {user.ip}" if user.ip else ""
             self.tool(self.server, f"adduser-{user.name}", f"adduser {shlex.quote(user.name)}{ip} --password-stdin",
@@ -372,15 +382,6 @@ class Lab:
         for tty in self.ttys:
             self.wait_mgetty(tty, 1)
         self.setup_seconds = time.monotonic() - t
-
-    def _mgetty_command(self, output: str, tty: str) -> str:
-        # setup-server --init none prints how to keep mgetty running: take its word.
-        for line in output.splitlines():
-            if "--init none" in line and "): " in line:
-                for command in line.split("): ", 1)[1].split(";"):
-                    if f" {tty} " in f" {command.strip()} ":
-                        return command.strip()
-        raise UserError(f"setup-server did not say how to run mgetty for {tty} with --init none")
 
     def mgetty_waits(self, tty: str) -> int:
         """How many times mgetty on ``tty`` has said ``waiting...`` (once per start, ready for a call)."""
