@@ -22,13 +22,14 @@ def _bps(_ctx: click.Context, _param: click.Parameter, value: int | None) -> int
               help="Calls to make one after the other (mgetty respawns between them).")
 @click.option("--bps", type=int, callback=_bps, metavar="BPS",
               help="Throttle the simulated line to this speed (default: full speed).")
-@click.option("--transfer", "transfer", type=click.IntRange(0, 64 * MIB), default=MIB, show_default=True,
-              metavar="BYTES", help="Random bytes to send each way per call (0: none).")
+@click.option("--transfer", "transfer", type=click.IntRange(0, 64 * MIB), metavar="BYTES",
+              help="Random bytes to send each way per call (0: none). Default: 1 MiB; with --bps, "
+                   "about 10 seconds' worth.")
 @click.option("--folder", type=click.Path(file_okay=False), metavar="DIR",
               help="Keep the logs in DIR (default: a temporary folder, removed when all passed).")
 @click.option("--keep", is_flag=True, help="Keep the log folder even when everything passed.")
 @pass_app
-def lab(app: AppContext, calls: int, bps: int | None, transfer: int, folder: str | None, keep: bool) -> None:
+def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, folder: str | None, keep: bool) -> None:
     """Prove the whole guide end to end: a server and a caller on a simulated phone line.
 
     Boots two user-mode Linux guests (kernels with PPP, running this machine's own
@@ -55,6 +56,8 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int, folder: str
         app.say(f"Would boot a server and a caller guest on a simulated line and make {calls} call(s); "
                 "nothing on this machine changes either way.")
         return
+    if transfer is None:
+        transfer = min(MIB, bps) if bps else MIB  # 10 bits a byte on the line: bps bytes take 10 s
     report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder,
                           say=lambda line: app.say(line))
     app.say("")

@@ -81,6 +81,8 @@ class Call:
     """Host wall time of the whole ``dial`` step (the tool's start in the guest included)."""
     atd_to_ip: float | None = None
     """From the caller's modem seeing ATD to dial having the link up with its addresses."""
+    connect_to_ip: float | None = None
+    """From the caller's modem saying CONNECT to the same (LCP, PAP, IPCP and dial's own polling)."""
     local_ip: str | None = None
     remote_ip: str | None = None
     rtt_ms: float | None = None
@@ -430,8 +432,12 @@ done
         call.dial_output = result.output
         start = since if since is not None else time.monotonic() - result.seconds
         atd = self.event_time(f"{self.number_of[call.client]} DIAL", start)
+        connect = self.event_time(f"{self.number_of[call.client]} CONNECT", start)
+        now = time.monotonic() - 0.025  # less half the agent's poll interval
         if atd is not None and result.ok:
-            call.atd_to_ip = time.monotonic() - atd - 0.05  # less half the poll interval
+            call.atd_to_ip = now - atd
+        if connect is not None and result.ok:
+            call.connect_to_ip = now - connect
         for kind, ip in _IP_RE.findall(result.output):
             setattr(call, f"{kind}_ip", ip)
         call.refused = not result.ok and "refused" in result.output
@@ -546,7 +552,8 @@ def summary(report: Report) -> Iterator[str]:
     setup = f", server setup {report.setup_seconds:.1f} s" if report.setup_seconds is not None else ""
     yield f"  boot {boot}{setup}, total {report.seconds:.1f} s"
     if report.passed:
-        yield f"PASS: {len(report.calls)} call(s) up, pinged, data both ways, hung up"
+        data = ", data both ways" if all(c.up_kbs and c.down_kbs for c in report.calls) else ""
+        yield f"PASS: {len(report.calls)} call(s) up, pinged{data}, hung up"
     else:
         yield f"FAIL: {report.error or 'a call failed'}"
 
