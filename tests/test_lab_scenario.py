@@ -119,3 +119,35 @@ def test_lab_command_errors(tmp_path: Path) -> None:
         assert "nothing on this machine changes" in proc.stdout.decode()
     else:
         assert "apt-get install" in proc.stderr.decode()
+
+
+def test_agent_steps_results_and_errors(tmp_path: Path) -> None:
+    # The host's end only: the guest's side is played by writing its files here.
+    from dialup_admin.lab.agent import Agent
+    from dialup_admin.lab.guest import Guest, GuestError
+
+    guest = Guest("agent-test", "true", folder=tmp_path)
+    agent = Agent(guest)
+    step = agent.send("dial", "dialup-admin dial")
+    assert (tmp_path / "cmd-1").read_text() == "dialup-admin dial\n"
+    (tmp_path / "out-1").write_text("Dialing 11...\nModem: CONNECT\npartial")
+    assert step.new_lines() == ["Dialing 11...", "Modem: CONNECT"] and step.new_lines() == []
+    (tmp_path / "rc-1").write_text("0\n")
+    shown: list[str] = []
+    result = step.wait(5, show=shown.append)
+    assert result.ok and result.lines[-1] == "partial" and shown == ["partial"]  # the rest once it ended
+    failing = agent.send("hangup", "dialup-admin hangup")
+    (tmp_path / "out-2").write_text("dialup-admin: error: no link\n")
+    (tmp_path / "rc-2").write_text("1\n")
+    (tmp_path / "syslog.log").write_text("pppd[1]: Exit.\n")
+    with pytest.raises(GuestError) as exc:
+        failing.wait(5)
+    assert exc.value.stage == "hangup"
+    assert str(exc.value).startswith("lab guest agent-test failed at stage hangup: exit status 1: "
+                                     "dialup-admin: error: no link (logs in ")
+    assert exc.value.log_lines == ["agent-test output: dialup-admin: error: no link",
+                                   "agent-test syslog: pppd[1]: Exit."]
+    with pytest.raises(GuestError, match="stopped during this step"):  # never started: not running
+        agent.send("status", "dialup-admin status").wait(5)
+    agent.stop()
+    assert (tmp_path / "stop-4").exists()
