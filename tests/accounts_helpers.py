@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import warnings
 from pathlib import Path
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import crypt  # deprecated in 3.11, gone in 3.13: tests only, to verify real hashes with crypt(3)
+import ctypes
+import ctypes.util
 
 PASSWD = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
 GROUP = "root:x:0:\ndaemon:x:1:\n"
@@ -62,8 +60,15 @@ def shadow_hash(root: Path, name: str) -> str | None:
     return None
 
 
+def _libcrypt() -> ctypes.CDLL:
+    # libcrypt directly: Python's crypt module is deprecated (3.11) and gone in 3.13.
+    lib = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    return lib
+
+
 def verify(password: str, hashed: str) -> bool:
     """Check a shadow hash with the C library's crypt(3), as pppd and PAM do."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return crypt.crypt(password, hashed) == hashed
+    out = _libcrypt().crypt(password.encode(), hashed.encode())
+    return out is not None and out.decode() == hashed
