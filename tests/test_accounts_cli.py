@@ -130,6 +130,14 @@ def test_setup_server_again_keeps_users(server: Path, run: RunCli) -> None:
     assert snapshot(server) == before
 
 
+def test_new_line_avoids_static_addresses(server: Path, run: RunCli) -> None:
+    add(run, "dc", "--ip", "192.168.32.5")
+    res = run("setup-server", "--tty", "ttyS1", "--tty", "ttyS3", "--tty", "ttyS4", "--init", "none",
+              "--mgetty", "/sbin/mgetty")
+    assert res.exit_code == 0, res.output
+    assert (server / "etc/ppp/options.ttyS4").read_text().count("192.168.32.6:192.168.32.7") == 1
+
+
 def test_debian_wildcard_line_gets_a_note(server: Path, run: RunCli) -> None:
     p = server / "etc/ppp/pap-secrets"
     p.write_bytes(b'*\thostname\t""\t*\n' + p.read_bytes())

@@ -9,7 +9,7 @@ import click
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import rollback as rollback_core
 from dialup_admin.core import sharing
-from dialup_admin.core.accounts import ServiceAccounts
+from dialup_admin.core.accounts import ServiceAccounts, static_addresses
 from dialup_admin.core.plan import apply, display
 from dialup_admin.core.server import ServerOptions, check_ttys_exist, plan_server, previous_pairs
 from dialup_admin.errors import UserError
@@ -126,7 +126,8 @@ def setup_server(
         debug=debug_level, speed=speed, data_only=data_only, login_time=login_time,
         answer_chat_timeout=answer_chat_timeout, toggle_dtr=toggle_dtr,
     )
-    lines = allocate_lines([t for t, _ in specs], net, given, previous_pairs(app.paths))
+    lines = allocate_lines([t for t, _ in specs], net, given, previous_pairs(app.paths),
+                           reserved=static_addresses(app.paths))  # users' adduser --ip addresses
     dns_addrs = tuple(ipv4(d, "DNS address") for d in dns)
     if len(dns_addrs) > 2:
         raise UserError("at most two --dns servers (pppd hands callers a primary and a secondary)", exit_code=2)

@@ -190,6 +190,18 @@ def read_file(paths: Paths, system_path: str) -> bytes:
         return b""
 
 
+def static_addresses(paths: Paths) -> set[ipaddress.IPv4Address]:
+    """Single-host addresses pap-secrets gives to users: setup-server must not hand them to a line."""
+    out = set()
+    for e in fmt.parse(read_file(paths, PAP)).entries:
+        for a in e.addresses:
+            try:
+                out.add(ipaddress.IPv4Address(a.removesuffix("/32")))
+            except ValueError:
+                continue
+    return out
+
+
 def _require_database(acc: Accounts) -> None:
     if not sysacc.has_database(acc.paths):
         where = "" if acc.paths.is_host else f" below {acc.paths.root}"
