@@ -32,15 +32,15 @@ class Terminal:
     def send(self, data: bytes) -> None:
         self.child.send(data)
 
-    def expect(self, pattern: str | bytes, timeout: float | None = None) -> bytes:
-        """Wait for ``pattern`` and return everything up to and including it."""
+    def expect(self, pattern: str | bytes, timeout: float = -1) -> bytes:
+        """Wait for ``pattern`` (at most ``timeout`` s, default 5) and return everything up to and including it."""
         pat = pattern.encode() if isinstance(pattern, str) else pattern
         self.child.expect(pat, timeout=timeout)
         before = self.child.before or b""
         after = self.child.after if isinstance(self.child.after, bytes) else b""
         return before + after
 
-    def command(self, line: str, result: str = "OK", timeout: float | None = None) -> bytes:
+    def command(self, line: str, result: str = "OK", timeout: float = -1) -> bytes:
         """Type ``line`` and wait for the result code ``result`` on a line of its own."""
         self.type(line)
         return self.expect(rb"[\r\n]" + re.escape(result.encode()) + rb"\r", timeout)

@@ -45,8 +45,10 @@ def test_lines_without_attention_are_ignored_and_junk_before_at_is_skipped() -> 
     h = Hayes()
     _, lines = h.feed(b"+++\r\r hello\r")
     assert lines == []
-    _, lines = h.feed(b"\x00xxAT\r")
+    _, lines = h.feed(b"\x00+ AT\r")
     assert out(lines[0]) == b"\r\nOK\r\n"
+    _, lines = h.feed(b"dialup-admin simulated modem\r")  # "at" inside text is no command
+    assert lines == []
 
 
 def test_backspace_edits_the_line() -> None:

@@ -221,3 +221,52 @@ def test_throttled_line_delivers_everything(tmp_path: Path) -> None:
             caller.expect("CONNECT 57600")
             os.write(caller.fd, payload)
             assert callee.read_exactly(len(payload)) == payload
+
+
+def test_a_cooked_port_with_echo_does_not_start_an_echo_war(line: PhoneLine) -> None:
+    """A login session on the answering port leaves ECHO on: the carrier-loss message
+    the simulator writes is echoed back to it; it must not answer that forever."""
+    with Terminal(line.port("12")) as caller, Terminal(line.port("11")) as callee:
+        call(line, caller, callee)
+        attrs = termios.tcgetattr(callee.fd)
+        attrs[3] |= termios.ECHO | termios.ICANON
+        termios.tcsetattr(callee.fd, termios.TCSANOW, attrs)
+        caller.close()
+        line.wait_for("11 NO CARRIER")
+        threading.Event().wait(0.5)
+        n = len(line.events)
+        threading.Event().wait(0.5)
+        assert line.events[n:] == []
+        assert line._modems["11"].bytes_out < 200  # noqa: SLF001 - no endless echo traffic
+
+
+def test_carrier_loss_hangs_up_the_session_like_a_serial_port(line: PhoneLine, tmp_path: Path) -> None:
+    """pppd on the answering side (no 'local': CLOCAL off, the port its controlling tty)
+    gets SIGHUP when the caller hangs up, as the kernel does on a real DCD drop."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "session.py"
+    script.write_text(
+        "import os, signal, sys, termios, time, tty\n"
+        "fd = os.open(sys.argv[1], os.O_RDWR)  # no O_NOCTTY: becomes our controlling tty\n"
+        "tty.setraw(fd)\n"
+        "a = termios.tcgetattr(fd); a[2] &= ~termios.CLOCAL; termios.tcsetattr(fd, termios.TCSANOW, a)\n"
+        "signal.signal(signal.SIGHUP, lambda *_: (print('SIGHUP', flush=True), os._exit(0)))\n"
+        "os.write(fd, b'ATS0=1\\r')\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script), line.port("11")], stdout=subprocess.PIPE, start_new_session=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+        with Terminal(line.port("12")) as caller:
+            caller.type("ATDT11")
+            caller.expect("CONNECT 33600")
+        assert proc.stdout.readline() == b"SIGHUP\n"
+        assert proc.wait(10) == 0
+        line.wait_for("11 SIGHUP to the port's session")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

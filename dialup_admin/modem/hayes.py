@@ -479,11 +479,17 @@ def _copy(st: Settings) -> Settings:
     )
 
 
+_ATTENTION = re.compile(r"[^A-Za-z]*(AT|at)")
+
+
 def _find_attention(line: str) -> int:
-    """Where the ``AT`` prefix starts (``AT`` or ``at``, as real modems accept), or -1."""
-    for m in re.finditer(r"AT|at", line):
-        return m.start()
-    return -1
+    """Where the ``AT`` prefix starts (``AT`` or ``at``, as real modems accept), or -1.
+
+    Noise before it (mgetty's ``+++``, NULs) is skipped, but not letters: a line of
+    text that merely contains "at" somewhere is not a command.
+    """
+    m = _ATTENTION.match(line)
+    return m.start(1) if m else -1
 
 
 # --- the +++ escape --------------------------------------------------------------

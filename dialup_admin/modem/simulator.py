@@ -36,6 +36,7 @@ import errno
 import os
 import re
 import select
+import signal
 import termios
 import threading
 import time
@@ -460,6 +461,9 @@ class PhoneLine:
     def _port_closed(self, m: _Modem) -> None:
         m.is_open = False
         m.out.clear()
+        # A user that left the port cooked with ECHO (a login session) would make the
+        # slave echo everything we write back at us: make it raw again for the next user.
+        _make_raw(m.master)
         self._event(f"{m.number} port closed")
         self._dtr_drop(m)
 
@@ -499,7 +503,8 @@ class PhoneLine:
             self._event(f"{m.number} dial aborted")
             return
         echo, lines = m.hayes.feed(data)
-        self._send(m, echo)
+        if not _slave_echoes(m.master):  # two echoes would feed each other forever
+            self._send(m, echo)
         for actions in lines:
             if self.trace:
                 self._event(f"{m.number} command {m.hayes.last_command}")
@@ -536,6 +541,7 @@ class PhoneLine:
             self._send(m, m.hayes.result(Result.NO_DIALTONE))
             self._event(f"{m.number} NO DIALTONE")
             return
+        self._check_reopened()  # the callee's port may have been opened a moment ago
         callee = self._modems.get(number)
         if not number:
             self._send(m, m.hayes.result(Result.NO_CARRIER))
@@ -586,6 +592,30 @@ class PhoneLine:
         elif pstate is not State.IDLE:
             self._send(peer, peer.hayes.result(Result.NO_CARRIER))
             self._event(f"{peer.number} NO CARRIER")
+            if pstate in (State.ONLINE, State.ONLINE_COMMAND):
+                self._carrier_lost(peer)
+
+    def _carrier_lost(self, m: _Modem) -> None:
+        """DCD dropped. On a serial port without CLOCAL the kernel hangs up the session
+        (SIGHUP to the foreground process group: pppd, login); a pty has no DCD, so the
+        simulator sends that signal itself, to the slave's foreground process group
+        (read through the master; TIOCSIG would refuse SIGHUP)."""
+        if m.hayes.settings.dcd_mode != 1 or not m.is_open:
+            return
+        try:
+            attrs = termios.tcgetattr(m.master)
+        except termios.error:
+            return
+        if attrs[2] & termios.CLOCAL:
+            return  # the port's user asked to ignore carrier ("local")
+        try:
+            pgrp = os.tcgetpgrp(m.master)
+            if pgrp <= 0 or pgrp == os.getpgrp():
+                return  # the port is no one's controlling terminal
+            os.killpg(pgrp, signal.SIGHUP)
+        except OSError:
+            return
+        self._event(f"{m.number} SIGHUP to the port's session (carrier lost)")
 
     def _timers(self, now: float) -> None:
         for m in list(self._modems.values()):
@@ -655,6 +685,28 @@ def _discard(master: int) -> None:
                 return
         except OSError:
             return
+
+
+def _make_raw(master: int) -> None:
+    """Make the slave raw (8 bits, no echo, no signals), through the master."""
+    try:
+        attrs = termios.tcgetattr(master)
+        attrs[0] &= ~(termios.BRKINT | termios.ICRNL | termios.INPCK | termios.ISTRIP | termios.IXON)
+        attrs[1] &= ~termios.OPOST
+        attrs[2] = (attrs[2] & ~(termios.CSIZE | termios.PARENB)) | termios.CS8 | termios.CLOCAL
+        attrs[3] &= ~(termios.ECHO | termios.ICANON | termios.IEXTEN | termios.ISIG)
+        attrs[6][termios.VMIN] = 1
+        attrs[6][termios.VTIME] = 0
+        termios.tcsetattr(master, termios.TCSANOW, attrs)
+    except termios.error:
+        pass
+
+
+def _slave_echoes(master: int) -> bool:
+    try:
+        return bool(termios.tcgetattr(master)[3] & termios.ECHO)
+    except termios.error:
+        return False
 
 
 def _dtr_low(master: int) -> bool:
