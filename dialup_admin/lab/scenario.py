@@ -52,6 +52,12 @@ POOL_SERVER = "192.168.32.1"  # setup-server's first line's local address (defau
 
 # Phone line events worth showing as they happen (the rest go to events.log only).
 _SHOWN_EVENTS = re.compile(r" (DIAL|RING 1|ANSWER|CONNECT|NO CARRIER|BUSY|NO ANSWER|DTR dropped)\b")
+# The server's syslog lines worth showing as they happen: mgetty handing over, pppd's story.
+_SHOWN_SERVER_LOG = re.compile(
+    r"(mgetty\[\d+\]: data dev=|pppd\[\d+\]: (Connect:|PAP peer authentication|user \S+ logged in|"
+    r"(local|remote) +IP address|LCP terminated|No response to|Serial link appears|Connection terminated|"
+    r"Exit\.))")
+_SYSLOG_PREFIX = re.compile(r"^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ \S+ ")
 _IP_RE = re.compile(r"(local|remote) +IP address ([0-9.]+)")
 _RATE_RE = re.compile(r"^(up|down) (\d+) bytes in ([0-9.]+) s: ([0-9.]+) kB/s, sha256 (\S+)")
 _RTT_RE = re.compile(r"min/avg/max = ([0-9.]+)/([0-9.]+)/([0-9.]+) ms")
@@ -279,7 +285,10 @@ class Lab:
         as the closing port would, then let the respawn loop start mgetty again (file dtr-TTY-N)."""
         assert self.server is not None and self.line is not None
         seen = dict.fromkeys(self.ttys, 0)
+        syslog = self.server.guest.folder / "syslog.log"
+        offset = 0
         while not self._stop_watch.wait(0.05):
+            offset = self._show_server_log(syslog, offset)
             for i, tty in enumerate(self.ttys):
                 log = self.server.guest.folder / f"respawn-{tty}.log"
                 try:
@@ -293,6 +302,20 @@ class Lab:
                     except OSError as exc:
                         self.say(f"  lab: could not drop DTR on {tty}: {exc}")
                     self.server.guest.put(f"dtr-{tty}-{seen[tty]}", "")
+
+    def _show_server_log(self, syslog: Path, offset: int) -> int:
+        """Show the server's new syslog lines that tell the call's story; return the new offset."""
+        try:
+            with open(syslog, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read()
+        except OSError:
+            return offset
+        end = data.rfind(b"\n") + 1
+        for line in data[:end].decode(errors="replace").splitlines():
+            if _SHOWN_SERVER_LOG.search(line):
+                self.say(f"  server log: {_SYSLOG_PREFIX.sub('', line)}")
+        return offset + end
 
     def close(self, failed: bool = False) -> None:
         """Collect mgetty's logs, kill the guests, stop the line. Keeps the folder on failure or ``keep``."""
