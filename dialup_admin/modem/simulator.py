@@ -441,7 +441,10 @@ class PhoneLine:
             if m.is_open:
                 continue
             if _hung_up(m.master):
-                _discard(m.master)  # what a program wrote just before it closed
+                # Still closed. Whatever is left to read was written by a program that
+                # opened and closed the port between two checks; it is read when the
+                # port is next opened (discarding it here could race with that open
+                # and lose the new user's first command).
                 continue
             m.is_open = True
             m.hayes.clear_input()
@@ -676,15 +679,6 @@ def _hung_up(master: int) -> bool:
     p = select.poll()
     p.register(master, select.POLLIN)
     return any(rev & select.POLLHUP for _, rev in p.poll(0))
-
-
-def _discard(master: int) -> None:
-    while True:
-        try:
-            if not os.read(master, 65536):
-                return
-        except OSError:
-            return
 
 
 def _make_raw(master: int) -> None:
