@@ -96,8 +96,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Record:
         rec.phases["syslog"] = lab.server_syslog()
         rec.phases["respawn"] = server_text(lab, "respawn-ttyS1.log")
         lab.ok = rec.error is None
-    rec.phases["mgetty-log"] = (folder / "server" / "mg_ttyS1.log").read_text(errors="replace") \
-        if (folder / "server" / "mg_ttyS1.log").exists() else ""
+    rec.phases["mgetty-log"] = (folder / "server" / "mgetty-ttyS1.log").read_text(errors="replace") \
+        if (folder / "server" / "mgetty-ttyS1.log").exists() else ""
     return rec
 
 
@@ -162,7 +162,8 @@ def test_several_calls_in_a_row_on_one_respawning_mgetty(run: Record) -> None:
     respawn = str(run.get("respawn"))
     starts = re.findall(r"^start (\d+): (\S+) ttyS1", respawn, re.M)
     assert len(starts) >= 6, respawn  # one mgetty per call, and one waiting for the next
-    assert {s[1] for s in starts} == {"/sbin/mgetty"}
+    binaries = {s[1] for s in starts}  # the one setup-server chose: Debian's, or a build-mgetty one
+    assert len(binaries) == 1 and binaries.pop().endswith("/mgetty")
     log = str(run.get("mgetty-log"))
     assert log.count("waiting...") >= 6, log[-2000:]
     assert log.count("/AutoPPP/") >= 5  # every call was handed to pppd by AutoPPP
@@ -170,7 +171,7 @@ def test_several_calls_in_a_row_on_one_respawning_mgetty(run: Record) -> None:
 
 def test_every_log_is_in_the_lab_folder(run: Record) -> None:
     folder: Path = run.folder
-    for name in ("events.log", "transcript.log", "server/syslog.log", "server/mg_ttyS1.log",
+    for name in ("events.log", "transcript.log", "server/syslog.log", "server/mgetty-ttyS1.log",
                  "client/syslog.log", "server/respawn-ttyS1.log"):
         assert (folder / name).stat().st_size > 0, name
     assert "pppd" in (folder / "client/syslog.log").read_text()

@@ -29,7 +29,8 @@ def test_lab_shows_the_guide_and_passes(tmp_path: Path) -> None:
     story = [
         "server$ dialup-admin setup-server --tty ttyS1 --init none",
         "server$ dialup-admin adduser dreamcast --password-stdin",
-        "respawn loop (as inittab would): /sbin/mgetty ttyS1 -D /dev/ttyS1",
+        "respawn loop (as inittab would): ",
+        "mgetty ttyS1 -D /dev/ttyS1",
         "mgetty on ttyS1 waits for a call",
         "client$ dialup-admin setup-client --device /dev/ttyS1 --number 11",
         "client$ dialup-admin dial",
@@ -56,6 +57,6 @@ def test_lab_shows_the_guide_and_passes(tmp_path: Path) -> None:
         assert found >= 0, f"{text!r} missing (or out of order) in:\n{err}"
         at = found
     assert re.search(r"call 1 \(client as dreamcast\): ok, dial to IP [0-9.]+ s", err)
-    for name in ("transcript.log", "events.log", "report.json", "server/syslog.log", "server/mg_ttyS1.log",
+    for name in ("transcript.log", "events.log", "report.json", "server/syslog.log", "server/mgetty-ttyS1.log",
                  "client/syslog.log"):
         assert (folder / name).exists(), name

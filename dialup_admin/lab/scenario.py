@@ -15,9 +15,19 @@ reads is hand-written. Between steps the lab pings and moves random data across 
 link (:mod:`dialup_admin.lab.transfer`).
 
 What this changes on the host: the simulator's ptys, the guests' processes (all killed
-on exit) and the lab folder: ``events.log`` (the phone line), ``transcript.log``
-(everything shown), and one sub-folder per guest (its console, syslog with pppd's
-log, mgetty's log, each step's command and output).
+on exit) and the lab folder (removed when it was a temporary one and all passed):
+
+- ``transcript.log`` everything shown, timed; ``events.log`` the phone line's events
+  (every AT command, RING, CONNECT, DTR, NO CARRIER); ``report.json`` the figures;
+- ``server/``: ``syslog.log`` (pppd's and mgetty's syslog, the tool's useradd...),
+  ``mgetty-ttyS1.log`` (mgetty's own log), ``respawn-ttyS1.log``, ``console.log``,
+  ``steps/NN-name.log`` (each step's command, output, status and time);
+- ``client/`` (``client1/``, ``client2/``...): ``syslog.log`` (pppd and chat),
+  ``console.log``, ``steps/``.
+
+UML cannot pass a guest's DTR on to the host: where a real port would drop DTR
+(mgetty starting again, pppd closing the caller's port), the lab does it on the
+host pty (:func:`drop_dtr`), and drains what a closed port would have dropped.
 """
 
 from __future__ import annotations
@@ -325,8 +335,9 @@ class Lab:
             self._watch.join(timeout=10)
         if self.server is not None and self.server.guest.running:
             try:
-                logs = " ".join(shlex.quote(p) for p in self.mgetty_log.values())
-                self.server.run("collect-logs", f"cp {logs} \"$LAB_FOLDER/\" 2>/dev/null; true", timeout=20)
+                copies = "".join(f"cp {shlex.quote(log)} \"$LAB_FOLDER/mgetty-{tty}.log\" 2>/dev/null\n"
+                                 for tty, log in self.mgetty_log.items())
+                self.server.run("collect-logs", copies + "true", timeout=20)
             except UserError:
                 pass
         for agent in agents:
