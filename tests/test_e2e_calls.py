@@ -28,7 +28,8 @@ from dialup_admin.lab.scenario import Call, Lab, User
 from e2e_helpers import Record, server_text
 from lab_helpers import needs_uml
 
-pytestmark = [pytest.mark.e2e, needs_uml]
+# The shared run (about 2.5 minutes here) is set up within the first test's time limit.
+pytestmark = [pytest.mark.e2e, needs_uml, pytest.mark.timeout(900)]
 
 DREAMCAST = User("dreamcast", "Dream-Pass-2000")
 WRONG = User("dreamcast", "Wrong-Password-9")

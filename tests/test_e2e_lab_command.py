@@ -13,6 +13,7 @@ from lab_helpers import needs_uml
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(600)
 @needs_uml
 def test_lab_shows_the_guide_and_passes(tmp_path: Path) -> None:
     folder = tmp_path / "logs"

@@ -11,7 +11,7 @@ from dialup_admin.lab.scenario import Call, Lab, User
 from e2e_helpers import Record
 from lab_helpers import needs_uml
 
-pytestmark = [pytest.mark.e2e, needs_uml]
+pytestmark = [pytest.mark.e2e, needs_uml, pytest.mark.timeout(600)]
 
 ALICE = User("alice", "Alice-Pass-111")
 BOB = User("bob", "Bob-Pass-2222")
