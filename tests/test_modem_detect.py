@@ -90,3 +90,23 @@ def test_default_candidates_prefer_by_id_and_need_a_uart(tmp_path: Path) -> None
 def test_no_port_matches(run: RunCli, tmp_path: Path, lock_dir: Path) -> None:
     res = run("detect", "--port", str(tmp_path / "nothing*"))
     assert res.exit_code == 1 and "no port matches" in res.stderr
+
+
+def test_warns_about_programs_that_grab_ports(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import time
+
+    fake = tmp_path / "pppd"  # a sleep that calls itself pppd
+    shutil.copy("/bin/sleep", fake)
+    proc = subprocess.Popen([str(fake), "30"])
+    try:
+        for _ in range(200):
+            if Path(f"/proc/{proc.pid}/comm").read_text().strip() == "pppd":
+                break
+            time.sleep(0.01)
+        warnings = detect.conflicting_processes()
+    finally:
+        proc.kill()
+        proc.wait()
+    assert f"pppd is running (pid {proc.pid}): 30" in warnings

@@ -654,7 +654,7 @@ class PhoneLine:
         if not self.bps:
             return
         rate = self.bps / 10.0
-        burst = max(16.0, rate * 0.02)
+        burst = max(16.0, rate * 0.05)  # 50 ms: a late wake-up must not cost line time
         for m in self._modems.values():
             m.tokens = min(burst, m.tokens + (now - m.last_refill) * rate)
             m.last_refill = now
