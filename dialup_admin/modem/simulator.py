@@ -25,8 +25,15 @@ How a real modem's signals map onto a pty:
 - Setting the port's speed to B0 (how mgetty toggles DTR) is also DTR dropping; the
   simulator samples the slave's termios through the master (Linux's TCGETS on a pty
   master reads the slave's settings).
-- The slave is put in raw mode at creation: a slave left in the kernel's default
-  cooked mode echoes what the simulator writes back into the simulator.
+- Carrier loss (the other side hung up): besides ``NO CARRIER``, a port whose user
+  cleared CLOCAL and made it its controlling tty (pppd without ``local``, login under
+  mgetty) gets SIGHUP for its foreground process group, as the kernel does when DCD
+  drops on a serial port.
+- The slave is put in raw mode at creation, and again when its last user closes it:
+  a slave in cooked mode echoes what the simulator writes back into the simulator.
+- Opens are noticed within ``REOPEN_CHECK`` (20 ms); closes at once. A number whose
+  port no one has open is "absent": dialing it gives ``BUSY``, as does a number in
+  a call or not on the line.
 """
 
 from __future__ import annotations
