@@ -538,6 +538,18 @@ done
 grep -E {shlex.quote(pattern)} "$LAB_FOLDER/syslog.log" | tail -n 1
 """, timeout=timeout + 30, show=self.say)
 
+    def other_logs(self, failed: str, count: int = 12) -> list[str]:
+        """The other guests' last pppd/mgetty/chat syslog lines (the other side of a failed step)."""
+        lines: list[str] = []
+        for agent in [self.server, *self.clients.values()]:
+            if agent is None or agent.guest.name == failed:
+                continue
+            path = agent.guest.folder / "syslog.log"
+            text = path.read_text(errors="replace") if path.exists() else ""
+            wanted = [ln for ln in text.splitlines() if re.search(r" (pppd|mgetty|chat)\[", ln)]
+            lines += [f"{agent.guest.name} syslog: {ln}" for ln in wanted[-count:]]
+        return lines
+
     def server_syslog(self) -> str:
         assert self.server is not None
         path = self.server.guest.folder / "syslog.log"
@@ -617,7 +629,7 @@ def run(calls: int = 1, *, bps: int | None = None, keep: bool = False, say: Say 
             lab.ok = True
     except GuestError as exc:
         report.error = str(exc)
-        report.log_lines = exc.log_lines
+        report.log_lines = exc.log_lines + lab.other_logs(exc.name)
         if report.calls and not report.calls[-1].ok:
             report.calls[-1].failed_stage = exc.stage
     except UserError as exc:
