@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import click
 
 from dialup_admin.context import AppContext, pass_app
@@ -15,6 +18,10 @@ def _bps(_ctx: click.Context, _param: click.Parameter, value: int | None) -> int
     if value is not None and not 300 <= value <= 460800:
         raise click.BadParameter(f"{value}: a line speed from 300 to 460800 bps (such as {', '.join(map(str, SPEEDS[4:8]))})")
     return value
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 @click.command("lab")
@@ -58,8 +65,15 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
         return
     if transfer is None:
         transfer = min(MIB, bps) if bps else MIB  # 10 bits a byte on the line: bps bytes take 10 s
-    report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder,
-                          say=lambda line: app.say(line))
+    # SIGTERM or SIGHUP (a CI time limit, a closed terminal) end the lab like Ctrl-C: the
+    # guests are stopped and the logs kept, instead of UML processes left running.
+    old = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder,
+                              say=lambda line: app.say(line))
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     app.say("")
     for line in scenario.summary(report):
         app.say(line)

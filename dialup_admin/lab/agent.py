@@ -21,13 +21,31 @@ from pathlib import Path
 
 from dialup_admin.lab.guest import LIBRARY, Guest, GuestError, tail
 
+HEARTBEAT = "heartbeat"
+HEARTBEAT_STALE = 30  # seconds without the host touching HEARTBEAT before a waiting agent gives up
+
 # Runs as the guest's command. Polling, because there is nothing else a host file can
-# signal through hostfs; busybox usleep does not fork a new program image each time.
+# signal through hostfs. Every 2 s of waiting it checks that the host is still there
+# (its folder, and HEARTBEAT if the host keeps one): a host killed with SIGKILL must
+# not leave guests running forever.
 AGENT_SCRIPT = f"""\
+lab_host_gone() {{
+    [ -e "$LAB_FOLDER/{LIBRARY}" ] || return 0
+    [ -e "$LAB_FOLDER/{HEARTBEAT}" ] || return 1
+    [ $(( $(busybox date +%s) - $(busybox stat -c %Y "$LAB_FOLDER/{HEARTBEAT}") )) -gt {HEARTBEAT_STALE} ]
+}}
 n=0
+beat=0
 while :; do
     n=$((n + 1))
-    until [ -e "$LAB_FOLDER/cmd-$n" ] || [ -e "$LAB_FOLDER/stop-$n" ]; do busybox usleep 50000; done
+    until [ -e "$LAB_FOLDER/cmd-$n" ] || [ -e "$LAB_FOLDER/stop-$n" ]; do
+        busybox usleep 50000
+        beat=$((beat + 1))
+        if [ $beat -ge 40 ]; then
+            beat=0
+            lab_host_gone && {{ echo "agent: the host is gone (no folder or heartbeat): powering off"; exit 1; }}
+        fi
+    done
     [ -e "$LAB_FOLDER/stop-$n" ] && break
     /bin/sh -c '. "$LAB_FOLDER/{LIBRARY}"; . "$LAB_FOLDER/cmd-'$n'"' > "$LAB_FOLDER/out-$n" 2>&1 < /dev/null
     echo $? > "$LAB_FOLDER/.rc-$n.tmp"

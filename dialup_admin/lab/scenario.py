@@ -48,7 +48,7 @@ from pathlib import Path
 from types import TracebackType
 
 from dialup_admin.errors import BadInput, UserError
-from dialup_admin.lab.agent import AGENT_SCRIPT, Agent, StepResult
+from dialup_admin.lab.agent import AGENT_SCRIPT, HEARTBEAT, Agent, StepResult
 from dialup_admin.lab.guest import Guest, GuestError, module_dir, tool_command, uml_binary
 from dialup_admin.lab.transfer import MIB
 from dialup_admin.modem.simulator import PhoneLine
@@ -223,8 +223,9 @@ class Lab:
     def say(self, text: str) -> None:
         """Show a line (and keep it in transcript.log), from any thread."""
         with self._lock:
-            self._transcript.write(f"{time.monotonic() - self._t0:7.2f} {text}\n")
-            self._transcript.flush()
+            if not self._transcript.closed:
+                self._transcript.write(f"{time.monotonic() - self._t0:7.2f} {text}\n")
+                self._transcript.flush()
             if self._say is not None:
                 self._say(text)
 
@@ -232,8 +233,9 @@ class Lab:
         now = time.monotonic()
         with self._lock:
             self.events.append((now, text))
-            self._events_file.write(f"{now - self._t0:7.2f} {text}\n")
-            self._events_file.flush()
+            if not self._events_file.closed:
+                self._events_file.write(f"{now - self._t0:7.2f} {text}\n")
+                self._events_file.flush()
         if _SHOWN_EVENTS.search(text):
             self.say(f"  line: {self._describe(text)}")
 
@@ -297,8 +299,13 @@ class Lab:
         seen = dict.fromkeys(self.ttys, 0)
         syslog = self.server.guest.folder / "syslog.log"
         offset = 0
+        beat = 0.0
         while not self._stop_watch.wait(0.05):
             offset = self._show_server_log(syslog, offset)
+            if time.monotonic() - beat > 1:
+                beat = time.monotonic()
+                for agent in [self.server, *self.clients.values()]:
+                    (agent.guest.folder / HEARTBEAT).touch()
             for i, tty in enumerate(self.ttys):
                 log = self.server.guest.folder / f"respawn-{tty}.log"
                 try:
@@ -634,6 +641,10 @@ def run(calls: int = 1, *, bps: int | None = None, keep: bool = False, say: Say 
             report.calls[-1].failed_stage = exc.stage
     except UserError as exc:
         report.error = str(exc)
+    except KeyboardInterrupt:
+        if lab.folder.exists():
+            lab.say(f"interrupted: the guests are stopped; logs in {lab.folder}")
+        raise
     report.seconds = time.monotonic() - start
     if lab.folder.exists():
         (lab.folder / "report.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
