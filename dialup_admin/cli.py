@@ -42,6 +42,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "status": ("client", "Show the PPP links: interface, addresses, routes, traffic, pppd (ifconfig + route -n)."),
     "stats": ("client", "Traffic of the PPP link in pppstats' columns: bytes and packets in and out, compression."),
     "terminal": ("client", "Talk to the modem by hand: type AT commands, dial, log in; Ctrl-] leaves (minicom)."),
+    "lab": ("lab", "Prove the whole guide end to end: a server and a caller on a simulated phone line."),
     "doctor": ("ops", "Check everything that stops a caller getting in; each problem with its fix."),
     "sessions": ("ops", "Who called, on which line, when, for how long, with which address and bytes."),
     "logs": ("ops", "mgetty's and pppd's log lines for one line, merged in time order."),
