@@ -232,21 +232,42 @@ def visible_in_guest(path: str | os.PathLike[str]) -> bool:
     return not any(real == d or real.startswith(d + "/") for d in GUEST_TMPFS)
 
 
+def tool_dirs() -> list[str]:
+    """Host directories this dialup-admin runs from that a guest's tmpfs would hide.
+
+    A checkout or venv under /tmp (CI clones anywhere) is mounted back into every guest,
+    read-only through hostfs at the same path, so guests run the very same tool.
+    """
+    import dialup_admin
+
+    candidates = {
+        os.path.realpath(sys.prefix),
+        os.path.realpath(sys.base_prefix),
+        os.path.realpath(Path(dialup_admin.__file__).parent.parent),
+        os.path.realpath(Path(sys.executable).parent.parent),
+    }
+    hidden = sorted(c for c in candidates if not visible_in_guest(c))
+    out: list[str] = []
+    for d in hidden:  # sorted: a parent comes before what lies inside it
+        if not any(d == o or d.startswith(o + "/") for o in out):
+            out.append(d)
+    for d in out:
+        if _UNSAFE_PATH_RE.search(d) or d in GUEST_TMPFS:
+            raise UserError(f"dialup-admin runs from {d}, which the lab guests cannot mount: install it elsewhere")
+    return out
+
+
 def tool_command() -> str:
     """How a guest script runs this very dialup-admin (the host's install, seen through hostfs).
 
     The console script next to the running interpreter (the venv's), else the one on
-    PATH, else ``python -m dialup_admin``. Refuses an install the guest cannot see.
+    PATH, else ``python -m dialup_admin``. Directories a guest would hide are mounted
+    back by the init script (:func:`tool_dirs`).
     """
     beside = Path(sys.executable).parent / "dialup-admin"
     found = str(beside) if beside.is_file() else shutil.which("dialup-admin")
     if found is not None:
-        if not visible_in_guest(found):
-            raise UserError(f"dialup-admin is installed in {found}, which the lab guests cannot see "
-                            f"(they mount their own {', '.join(GUEST_TMPFS[:4])}): install it elsewhere")
         return shlex.quote(os.path.abspath(found))
-    if not visible_in_guest(sys.executable):
-        raise UserError(f"python {sys.executable} is in a directory the lab guests cannot see")
     return f"{shlex.quote(sys.executable)} -m dialup_admin"
 
 
@@ -268,6 +289,11 @@ for m in {names}; do
 done
 [ -c /dev/ppp ] || fail "/dev/ppp did not appear after loading ppp_generic"
 """
+    # The tool's own install, where a tmpfs above would hide it (a checkout under /tmp).
+    tool_lines = "".join(
+        f"mkdir -p {_q(d)} 2>/dev/null; mount -r -t hostfs -o {_q(d)} hostfs {_q(d)} || fail {_q('mount ' + d)}\n"
+        for d in tool_dirs()
+    )
     writable_lines = ""
     if writable:
         # The root is the host's, read-only. An overlay (upper layer in tmpfs) makes a
@@ -336,7 +362,7 @@ stage share
 # The host folder, read-write, at the same path as on the host.
 mkdir -p "$FOLDER" 2>/dev/null
 mount -t hostfs -o "$FOLDER" hostfs "$FOLDER" || fail "mount the host folder $FOLDER"
-{module_lines}
+{tool_lines}{module_lines}
 stage syslog
 busybox syslogd -O "$FOLDER/{SYSLOG}" || fail "start syslogd"
 i=0
