@@ -39,7 +39,6 @@ import shlex
 import shutil
 import sys
 import tempfile
-import termios
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -54,6 +53,7 @@ from dialup_admin.lab.transfer import MIB
 from dialup_admin.modem.simulator import PhoneLine
 from dialup_admin.paths import Paths
 from dialup_admin.system import mgetty as mgetty_sys
+from dialup_admin.system import serial
 
 SERVER_NUMBERS = ("11", "12", "13", "14")
 CLIENT_NUMBERS = ("21", "22", "23", "24")
@@ -157,12 +157,7 @@ def drop_dtr(pty: str, seconds: float = 0.3) -> None:
     """
     fd = os.open(pty, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
     try:
-        attrs = termios.tcgetattr(fd)
-        low = list(attrs)
-        low[4] = low[5] = termios.B0
-        termios.tcsetattr(fd, termios.TCSANOW, low)
-        time.sleep(seconds)
-        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+        serial.drop_dtr(fd, seconds)
     finally:
         os.close(fd)
 
