@@ -2,7 +2,7 @@
 #   make demo   installs what is needed, then runs the main job
 #   make test   installs what is needed, then runs the whole test suite
 SHELL := /bin/bash
-PYTHON ?= python3
+PYTHON ?= /usr/bin/python3
 VENV := .venv
 STAMPS := .stamps
 # Everything the tool and its tests run for real: pppd/chat, mgetty, a kernel with PPP
