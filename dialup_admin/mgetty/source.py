@@ -10,7 +10,9 @@ Debian patch tarball (seen on mirrors that dropped it: 404, non-zero exit).
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -18,7 +20,7 @@ import sys
 import tarfile
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.paths import Paths
@@ -274,6 +276,7 @@ def inspect_tarball(tarball: Path) -> TarballInfo:
             raise BadInput(f"{tarball} is damaged: {exc}") from None
         names = [m.name for m in members]
         top = _top_of(names, tarball)
+        check_members(members, top, tarball)
         rel = {_norm(n).split("/", 1)[1] for n in names if "/" in _norm(n)}
         logfile_text = None
         for m in members:
@@ -285,19 +288,98 @@ def inspect_tarball(tarball: Path) -> TarballInfo:
     return TarballInfo(top, "policy.h" in rel, "policy.h-dist" in rel, logfile_text)
 
 
+def _member_kind(m: tarfile.TarInfo) -> str:
+    if m.ischr() or m.isblk():
+        return "a device node"
+    if m.isfifo():
+        return "a FIFO"
+    return "a special member"
+
+
+def _inside(top: str, parts: tuple[str, ...]) -> bool:
+    return bool(parts) and parts[0] == top and ".." not in parts
+
+
+def check_members(members: list[tarfile.TarInfo], top: str, tarball: Path) -> None:
+    """Refuse the whole archive if any member could land outside ``top/`` or is not plain data.
+
+    Done by hand on every Python: Debian 12's python3 (3.11.2) has no ``tarfile.data_filter``,
+    and a bare ``extractall`` follows ``..``, absolute names and links. Refused: absolute
+    names, ``..``, names outside the single top directory, duplicates, device nodes and
+    FIFOs, hard links to anything but an earlier member, and symbolic links that are
+    absolute, leave ``top/`` or pass through another link (``a -> b/..`` with ``b -> .``).
+    """
+    links = {str(PurePosixPath(m.name)) for m in members if m.issym()}
+    seen: set[str] = set()
+
+    def refuse(m: tarfile.TarInfo, why: str) -> BadInput:
+        return BadInput(f"{tarball}: member {m.name!r} {why}; refusing to unpack any of it")
+
+    for m in members:
+        raw = PurePosixPath(m.name)
+        if raw.is_absolute():
+            raise refuse(m, "has an absolute name")
+        parts = tuple(p for p in raw.parts if p != ".")
+        if ".." in parts:
+            raise refuse(m, "climbs out with '..'")
+        if not parts or parts[0] != top:
+            raise refuse(m, f"lies outside {top}/")
+        name = "/".join(parts)
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in links:
+                raise refuse(m, "lies below a symbolic link")
+        if name in seen and not m.isdir():
+            raise refuse(m, "appears twice")
+        seen.add(name)
+        if m.isreg() or m.isdir():
+            continue
+        if m.islnk():
+            target = tuple(p for p in PurePosixPath(m.linkname).parts if p != ".")
+            if PurePosixPath(m.linkname).is_absolute() or not _inside(top, target) or "/".join(target) not in seen:
+                raise refuse(m, f"is a hard link to {m.linkname!r}, not to a file of the archive")
+            continue
+        if m.issym():
+            where = list(parts[:-1])
+            if PurePosixPath(m.linkname).is_absolute() or not m.linkname:
+                raise refuse(m, f"is a symbolic link to {m.linkname!r}, outside {top}/")
+            for step in PurePosixPath(m.linkname).parts:
+                if step == ".":
+                    continue
+                if "/".join(where) in links:  # the real path would follow that link, not this name
+                    raise refuse(m, f"is a symbolic link through another link ({m.linkname!r})")
+                if step == "..":
+                    if len(where) <= 1:
+                        raise refuse(m, f"is a symbolic link to {m.linkname!r}, outside {top}/")
+                    where.pop()
+                else:
+                    where.append(step)
+            continue
+        raise refuse(m, f"is {_member_kind(m)}")
+
+
+def _plain(m: tarfile.TarInfo) -> tarfile.TarInfo:
+    """A copy of ``m`` owned by whoever unpacks, without setuid/setgid/sticky or group/other write."""
+    c = copy.copy(m)
+    c.uid, c.gid, c.uname, c.gname = os.geteuid(), os.getegid(), "", ""
+    c.mode = (m.mode & 0o755) | (0o700 if m.isdir() else 0o600)
+    return c
+
+
 def unpack(tarball: Path, into: Path) -> Path:
     """Extract ``tarball`` below ``into`` and return the source directory.
 
-    Members that would land outside ``into`` (absolute paths, ``..``, device nodes)
-    are refused by tarfile's ``data`` filter.
+    Every member is checked first (:func:`check_members`); one bad member and nothing is
+    extracted. What is extracted is owned by the caller, with plain modes. Where tarfile
+    has the ``data`` filter it is applied as well.
     """
-    info = inspect_tarball(tarball)
+    info = inspect_tarball(tarball)  # refuses a bad member before anything is written
     with _open_tar(tarball) as tf:
         try:
-            if sys.version_info >= (3, 12) or hasattr(tarfile, "data_filter"):
-                tf.extractall(into, filter="data")
-            else:  # pragma: no cover - Pythons before the filter backport
-                tf.extractall(into)
+            members = [_plain(m) for m in tf.getmembers()]
+            if hasattr(tarfile, "data_filter"):
+                tf.extractall(into, members=members, numeric_owner=True, filter="data")
+            else:  # Debian 12's python3 3.11.2: the members were checked above
+                tf.extractall(into, members=members, numeric_owner=True)
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
             raise BadInput(f"{tarball} could not be unpacked: {exc}") from None
     return into / info.top
