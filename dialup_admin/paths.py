@@ -8,11 +8,16 @@ files; with ``--root DIR`` the whole tool acts on an image or a test tree, the w
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from dialup_admin.errors import BadInput, UserError
+
 STATE_DIR = "/var/lib/dialup-admin"
 CONFIG_DIR = "/etc/dialup-admin"
+MAX_LINKS = 40  # as the kernel's ELOOP limit
 
 
 @dataclass(frozen=True)
@@ -28,13 +33,62 @@ class Paths:
         return self.root == Path("/")
 
     def of(self, system_path: str | PurePosixPath) -> Path:
-        """The real location of ``system_path`` (an absolute path as the target system sees it)."""
+        """The real location of ``system_path`` (an absolute path as the target system sees it).
+
+        Under ``--root`` every symbolic link on the way, the last one included, is followed
+        the way the target would see it (chroot semantics): an absolute link target starts
+        again at the root and ``..`` never climbs above it, so the result always lies
+        inside the root. On the machine itself (root ``/``) the path is returned as it is.
+        """
+        return self._resolve(system_path, follow_last=True)
+
+    def node(self, system_path: str | PurePosixPath) -> Path:
+        """Like :meth:`of`, but the last component is not followed: the directory entry itself.
+
+        What atomic writes, removals and managed symlinks act on (a link is replaced, never
+        written through).
+        """
+        return self._resolve(system_path, follow_last=False)
+
+    def _resolve(self, system_path: str | PurePosixPath, follow_last: bool) -> Path:
         sp = PurePosixPath(system_path)
         if not sp.is_absolute():
-            raise ValueError(f"system path must be absolute: {system_path}")
+            raise BadInput(f"not an absolute path: {str(system_path)!r}")
         if ".." in sp.parts:
-            raise ValueError(f"system path must not contain '..': {system_path}")
-        return self.root.joinpath(*sp.parts[1:]) if sp.parts[1:] else self.root
+            raise BadInput(f"a path must not contain '..': {str(system_path)!r}")
+        if self.is_host:
+            return self.root.joinpath(*sp.parts[1:]) if sp.parts[1:] else self.root
+        todo = list(reversed(sp.parts[1:]))
+        done: list[str] = []
+        hops = 0
+        while todo:
+            name = todo.pop()
+            if name in ("", "."):
+                continue
+            if name == "..":
+                if done:
+                    done.pop()
+                continue
+            here = self.root.joinpath(*done, name)
+            if not todo and not follow_last:
+                done.append(name)
+                break
+            try:
+                st = os.lstat(here)
+            except OSError:  # missing (or not a directory): nothing further can be a link
+                done.append(name)
+                continue
+            if not stat.S_ISLNK(st.st_mode):
+                done.append(name)
+                continue
+            hops += 1
+            if hops > MAX_LINKS:
+                raise UserError(f"{self.root}{sp}: too many levels of symbolic links below --root")
+            target = os.readlink(here)
+            if target.startswith("/"):
+                done = []
+            todo.extend(reversed([p for p in target.split("/") if p]))
+        return self.root.joinpath(*done)
 
     def system(self, real_path: Path) -> str:
         """The inverse of :meth:`of`: how the target system names ``real_path``."""

@@ -203,6 +203,7 @@ def static_addresses(paths: Paths) -> set[ipaddress.IPv4Address]:
 
 
 def _require_database(acc: Accounts) -> None:
+    sysacc.confine(acc.paths)
     if not sysacc.has_database(acc.paths):
         where = "" if acc.paths.is_host else f" below {acc.paths.root}"
         raise UserError(f"no /etc/passwd and /etc/group{where}: the accounts database is missing")
@@ -462,6 +463,7 @@ def plan_service_accounts(plan: Plan, spec: ServiceAccounts) -> None:
     databases and leaves /home/ppp and /home/fax, as ``userdel`` without ``-r`` does.
     """
     paths = plan.paths
+    sysacc.confine(paths)
     if not sysacc.has_database(paths):
         plan.notes.append(f"no /etc/passwd and /etc/group below {paths.root}: group {PPP_GROUP} and users "
                           f"{PPP_USER}/{FAX_USER} not created")

@@ -360,7 +360,7 @@ def check_service(t: Target) -> list[Finding]:
             out.append(Finding("service", ERROR, "/etc/systemd/system/mgetty@.service is missing",
                                "rerun dialup-admin setup-server"))
         for tty in t.ttys:
-            link = t.paths.of(f"/etc/systemd/system/getty.target.wants/mgetty@{tty}.service")
+            link = t.paths.node(f"/etc/systemd/system/getty.target.wants/mgetty@{tty}.service")
             if not link.is_symlink():
                 out.append(Finding("service", ERROR, f"mgetty@{tty}.service is not enabled",
                                    f"systemctl enable --now mgetty@{tty}.service"))
@@ -495,7 +495,7 @@ def check_port_users(t: Target) -> list[Finding]:
         return []
     out: list[Finding] = []
     procs = t.procs or []
-    mm_link = t.paths.of("/etc/systemd/system/multi-user.target.wants/ModemManager.service")
+    mm_link = t.paths.node("/etc/systemd/system/multi-user.target.wants/ModemManager.service")
     if any(p.comm == "ModemManager" for p in procs) or mm_link.is_symlink():
         out.append(Finding("modemmanager", WARNING, "ModemManager runs (or starts at boot): it probes serial modems",
                            "systemctl disable --now ModemManager"))
@@ -508,7 +508,7 @@ def check_port_users(t: Target) -> list[Finding]:
         outside = b""
     for tty in t.ttys:
         found: list[Finding] = []
-        getty = t.paths.of(f"/etc/systemd/system/getty.target.wants/serial-getty@{tty}.service")
+        getty = t.paths.node(f"/etc/systemd/system/getty.target.wants/serial-getty@{tty}.service")
         if getty.is_symlink() or any(p.program.endswith("getty") and p.program != "mgetty" and p.names_tty(tty)
                                      for p in procs):
             found.append(Finding("serial-getty", ERROR, f"a serial getty also runs on {tty}",

@@ -116,7 +116,7 @@ class Plan:
     # --- building ------------------------------------------------------
     def file(self, system_path: str, spec: FileSpec) -> bool:
         """Add a write if the file differs in content, mode or owner; return whether it did."""
-        old = FileState.read(self.paths.of(system_path))
+        old = FileState.read(self.paths.node(system_path))
         same = old.kind == "file" and old.content == spec.data and old.mode == spec.mode
         # Not root (a --root tree of one's own): ownership cannot be set, so do not keep planning it.
         owner_ok = (old.uid, old.gid) == (spec.uid, spec.gid) or os.geteuid() != 0
@@ -126,14 +126,14 @@ class Plan:
         return True
 
     def remove(self, system_path: str, redact: Redactor | None = None) -> bool:
-        old = FileState.read(self.paths.of(system_path))
+        old = FileState.read(self.paths.node(system_path))
         if old.kind == "absent":
             return False
         self.actions.append(RemoveFile(system_path, old, redact))
         return True
 
     def symlink(self, system_path: str, target: str) -> bool:
-        old = FileState.read(self.paths.of(system_path))
+        old = FileState.read(self.paths.node(system_path))
         if old.kind == "symlink" and old.target == target:
             return False
         self.actions.append(Symlink(system_path, target, old))
@@ -224,7 +224,7 @@ def _apply_locked(plan: Plan, on_step: StepHook | None, echo: Callable[[str], No
     # Recheck under the lock: another run may have changed a file since planning.
     for a in plan.actions:
         if isinstance(a, (WriteFile, RemoveFile, Symlink)):
-            now = FileState.read(plan.paths.of(a.path))
+            now = FileState.read(plan.paths.node(a.path))
             if now != a.old:
                 raise UserError(f"{a.path} changed while the plan was made; run the command again")
     txn = Transaction(plan.paths, plan.label)
@@ -236,14 +236,14 @@ def _apply_locked(plan: Plan, on_step: StepHook | None, echo: Callable[[str], No
             if echo is not None:
                 echo(a.describe())
             if isinstance(a, WriteFile):
-                txn.write(plan.paths.of(a.path), a.spec.data, a.spec.mode, a.spec.uid, a.spec.gid)
+                txn.write(plan.paths.node(a.path), a.spec.data, a.spec.mode, a.spec.uid, a.spec.gid)
             elif isinstance(a, RemoveFile):
-                txn.remove(plan.paths.of(a.path))
+                txn.remove(plan.paths.node(a.path))
             elif isinstance(a, Symlink):
-                txn.symlink(plan.paths.of(a.path), a.target)
+                txn.symlink(plan.paths.node(a.path), a.target)
             else:
                 for t in a.touches:
-                    txn.record(plan.paths.of(t))
+                    txn.record(plan.paths.node(t))
                 if a.undo is not None:
                     txn.add_undo(list(a.undo))
                     undo.append(a.undo)

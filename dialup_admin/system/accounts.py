@@ -15,8 +15,10 @@ go through PAM on the host either, so the hash is SHA-512 whatever PAM is set to
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
+from dialup_admin.errors import UserError
 from dialup_admin.paths import Paths
 
 # What shadow-utils may rewrite; the plan snapshots these before running a command,
@@ -35,6 +37,9 @@ TOUCHES: tuple[str, ...] = (
     "/etc/subuid-",
     "/etc/subgid-",
 )
+# What useradd/userdel --prefix also read or create below the root.
+PREFIX_READS: tuple[str, ...] = ("/etc/login.defs", "/etc/default/useradd", "/etc/skel", "/home", "/var/mail",
+                                 "/var/spool/mail")
 CRYPT_METHOD = "SHA512"
 NO_SHELL = "/bin/false"
 
@@ -130,6 +135,26 @@ def uid_min(paths: Paths) -> int:
         return int(login_defs(paths).get("UID_MIN", "1000"))
     except ValueError:
         return 1000
+
+
+def confine(paths: Paths) -> None:
+    """Refuse a ``--root`` tree where shadow-utils would leave the tree.
+
+    ``useradd --prefix ROOT`` opens ``ROOT/etc/passwd`` the host's way: an absolute link
+    (``ROOT/etc -> /etc``) or one climbing out with ``..`` would make it change this
+    machine's accounts. The tool itself reads the tree with chroot semantics; where the
+    two views differ, the account commands are not run at all.
+    """
+    if paths.is_host:
+        return
+    for sp in (*TOUCHES, *PREFIX_READS):
+        host_view = os.path.realpath(paths.root.joinpath(sp.lstrip("/")))
+        tree_view = os.path.realpath(paths.of(sp))
+        if host_view != tree_view:
+            raise UserError(
+                f"{paths.root}{sp} leads out of the --root tree through a symbolic link (to {host_view}); "
+                "shadow-utils would follow it onto this machine: make the link relative and inside the tree"
+            )
 
 
 def _prefix(paths: Paths) -> list[str]:

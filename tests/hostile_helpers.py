@@ -1,0 +1,42 @@
+"""Helpers for the hostile-input tests (issue 11): run the real command, check a clean refusal."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from conftest import run_tool, snapshot
+
+MGETTY = "/sbin/mgetty"
+
+
+def refusal(*args: str, watch: tuple[Path, ...] = (), input: bytes | None = None, timeout: float = 60,
+            expect: str = "", max_lines: int = 1, env: dict[str, str] | None = None) -> str:
+    """Run ``dialup-admin ARGS``: it must refuse in one line (at most ``max_lines``), with a
+    non-zero status that is not 70, no traceback, within ``timeout`` (no hang), and change
+    nothing below any of ``watch``. Returns stderr."""
+    before = [snapshot(w) for w in watch]
+    try:
+        proc = run_tool(*args, input=input if input is not None else b"", timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"dialup-admin {' '.join(args)} hung for {timeout} s") from None
+    err = proc.stderr.decode(errors="replace")
+    assert proc.returncode not in (0, 70), (proc.returncode, err, proc.stdout)
+    assert "Traceback" not in err and "internal error" not in err, err
+    lines = err.strip().splitlines()
+    assert 1 <= len(lines) <= max_lines, err
+    assert expect in err, err
+    for w, b in zip(watch, before):
+        assert snapshot(w) == b, f"{w} changed"
+    return err.strip()
+
+
+def ok(*args: str, input: bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    proc = run_tool(*args, input=input if input is not None else b"", timeout=timeout)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc
+
+
+def server(root: Path, *extra: str) -> subprocess.CompletedProcess[bytes]:
+    """setup-server --root ROOT with one line, Debian's mgetty, no init system."""
+    return ok("--root", str(root), "setup-server", "--tty", "ttyS1", "--init", "none", "--mgetty", MGETTY, *extra)
