@@ -22,14 +22,20 @@ class AppContext:
     verbose: int = 0
     json: bool = False
 
-    def require_root(self, action: str) -> None:
+    def require_root(self, action: str, *, recover: bool = True) -> None:
         """Refuse to change the running machine unless we are root.
 
         With ``--root DIR`` the tool acts on a tree and needs no privilege, and a
-        ``--dry-run`` changes nothing, so both are allowed for anyone.
+        ``--dry-run`` changes nothing, so both are allowed for anyone. A changing run
+        then first undoes any earlier run that was killed part-way (its journal never
+        committed), so it starts from a consistent system.
         """
         if self.paths.is_host and not self.dry_run and os.geteuid() != 0:
             raise NotRoot(f"{action} changes the system: run it as root (sudo), or use --root DIR or --dry-run")
+        if recover and not self.dry_run:
+            from dialup_admin.system import journals
+
+            journals.recover(self.paths, self.say)
 
     def say(self, message: str = "", *, err: bool = False) -> None:
         """A line for people; suppressed when --json owns stdout."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from dialup_admin.context import AppContext, pass_app
@@ -164,21 +162,19 @@ def rollback(app: AppContext) -> None:
     Example:
       sudo dialup-admin rollback
     """
-    app.require_root("rollback")
+    app.require_root("rollback", recover=False)
     found = rollback_core.pending(app.paths)
     if found is None:
         app.say("Nothing to roll back.")
         return
-    journal, manifest = found
     if app.dry_run:
-        app.say(f"Would undo {manifest['label']} of {manifest['time']}:")
-        for e in manifest["entries"]:
-            if not e.get("dir"):
-                app.say(f"  restore {app.paths.system(Path(e['path']))}")
+        app.say(f"Would undo {found.label} of {found.time}:")
+        for system in found.files:
+            app.say(f"  restore {system}")
         return
     done = rollback_core.rollback(app.paths, echo=lambda s: app.say(f"  {s}"))
     if done is not None:
-        app.say(f"Rolled back {done['label']} of {done['time']}.")
+        app.say(f"Rolled back {done.label} of {done.time}.")
 
 
 COMMANDS: list[click.Command] = [setup_server, rollback]

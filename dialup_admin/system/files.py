@@ -12,6 +12,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import stat
 import time
@@ -133,11 +134,14 @@ def atomic_write(path: Path, content: bytes, mode: int, uid: int = 0, gid: int =
 
 
 def restore_state(path: Path, state: FileState) -> None:
-    """Put ``path`` back exactly as ``state`` describes it."""
+    """Put ``path`` back exactly as ``state`` describes it.
+
+    ``absent`` removes a file or a link, or an *empty* directory: never a whole tree.
+    """
     if state.kind == "absent":
         try:
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path)
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                os.rmdir(path)
             else:
                 path.unlink()
         except FileNotFoundError:
@@ -152,6 +156,29 @@ def restore_state(path: Path, state: FileState) -> None:
         _fsync_dir(path.parent)
         return
     atomic_write(path, state.content, state.mode, state.uid, state.gid)
+
+
+_TEMP_RE = re.compile(r"\.(?P<name>.+)\.dialup-admin\.[0-9]+\.(?:tmp|lnk)\Z")
+
+
+def remove_temp_files(path: Path) -> list[Path]:
+    """Remove what an interrupted :func:`atomic_write` or link swap of ``path`` left beside it."""
+    removed: list[Path] = []
+    try:
+        names = os.listdir(path.parent)
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for n in names:
+        m = _TEMP_RE.match(n)
+        if m and m.group("name") == path.name:
+            p = path.parent / n
+            try:
+                if not stat.S_ISDIR(os.lstat(p).st_mode):
+                    p.unlink()
+                    removed.append(p)
+            except FileNotFoundError:
+                pass
+    return removed
 
 
 class RunLock:
@@ -189,13 +216,32 @@ class RunLock:
             self.fd = None
 
 
+JOURNAL_VERSION = 2
+
+
+def journal_dirs(paths: Paths) -> list[Path]:
+    """The apply journals, oldest first (folders named by a number; anything else is not ours)."""
+    base = paths.state_dir / JOURNAL_DIR
+    try:
+        names = os.listdir(base)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted((base / n for n in names if _SEQ_RE.match(n)), key=lambda p: int(p.name))
+
+
+_SEQ_RE = re.compile(r"[0-9]{1,12}\Z")  # ASCII digits only: "\u00b2".isdigit() is True, int() refuses it
+
+
 class Transaction:
     """Records the previous state of every path it changes, on disk, before changing it.
 
     The journal is ``<state>/journal/<seq>/manifest.json`` (mode 0600 in a 0700
-    directory: it may hold copies of secrets files). ``rollback()`` restores every
-    recorded path in reverse order; a committed journal stays for ``dialup-admin
-    rollback``.
+    directory: it may hold copies of secrets files). Paths are stored relative to the
+    root (``etc/ppp/pap-secrets``), so a journal only ever restores inside the tree it
+    belongs to, wherever that tree is copied. ``rollback()`` restores every recorded path
+    in reverse order; a committed journal stays for ``dialup-admin rollback``; one left
+    uncommitted by a killed run is undone by the next changing command
+    (:mod:`dialup_admin.system.journals`).
     """
 
     def __init__(self, paths: Paths, label: str) -> None:
@@ -203,7 +249,7 @@ class Transaction:
         self.label = label
         base = paths.state_dir / JOURNAL_DIR
         ensure_dir(base, 0o700)
-        seq = max((int(p.name) for p in base.iterdir() if p.name.isdigit()), default=0) + 1
+        seq = max((int(p.name) for p in journal_dirs(paths)), default=0) + 1
         self.dir = base / f"{seq:06d}"
         os.mkdir(self.dir, 0o700)
         self.entries: list[dict[str, Any]] = []
@@ -213,6 +259,7 @@ class Transaction:
 
     def _save(self, committed: bool) -> None:
         manifest = {
+            "version": JOURNAL_VERSION,
             "label": self.label,
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
             "committed": committed,
@@ -221,11 +268,15 @@ class Transaction:
         }
         atomic_write(self.dir / "manifest.json", json.dumps(manifest).encode(), 0o600, os.geteuid(), os.getegid())
 
+    def _rel(self, path: Path) -> str:
+        return Path(path).relative_to(self.paths.root).as_posix()
+
     def record(self, path: Path) -> None:
         """Snapshot ``path`` (and any directories about to be created for it) once."""
-        key = str(path)
+        key = self._rel(path)
         if key in self._seen:
             return
+        state = FileState.read(path)  # refuses what is not a file, a link or nothing, before any entry
         self._seen.add(key)
         # Directories that do not exist yet are recorded as absent so rollback removes them.
         missing: list[Path] = []
@@ -234,10 +285,11 @@ class Transaction:
             missing.append(p)
             p = p.parent
         for d in reversed(missing):
-            if str(d) not in self._seen:
-                self._seen.add(str(d))
-                self.entries.append({"path": str(d), "state": FileState("absent").to_json(), "dir": True})
-        self.entries.append({"path": key, "state": FileState.read(path).to_json(), "dir": False})
+            rel = self._rel(d)
+            if rel not in self._seen:
+                self._seen.add(rel)
+                self.entries.append({"rel": rel, "state": FileState("absent").to_json(), "dir": True})
+        self.entries.append({"rel": key, "state": state.to_json(), "dir": False})
         self._save(committed=False)
 
     def add_undo(self, argv: list[str]) -> None:
@@ -263,31 +315,28 @@ class Transaction:
         self._save(committed=True)
 
     def rollback(self) -> None:
-        restore_entries(self.entries)
+        restore_entries(self.paths, self.entries)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def restore_entries(entries: list[dict[str, Any]]) -> None:
-    """Restore journal entries newest first (files before the directories that hold them)."""
+def restore_entries(paths: Paths, entries: list[dict[str, Any]]) -> list[str]:
+    """Restore checked journal entries newest first (files before the directories that hold them).
+
+    Each ``rel`` path is taken below ``paths.root`` (links followed inside it, the last
+    one replaced, not written through); temp files an interrupted write left are removed.
+    Returns the system paths of the files restored.
+    """
+    done: list[str] = []
     for entry in reversed(entries):
-        path = Path(entry["path"])
+        system = "/" + entry["rel"]
+        node = paths.node(system)
         if entry.get("dir"):
             try:
-                os.rmdir(path)
-            except (FileNotFoundError, OSError):
-                pass  # not empty: something else lives there now; leave it
+                os.rmdir(node)
+            except OSError:
+                pass  # not empty (something else lives there now) or already gone: leave it
             continue
-        restore_state(path, FileState.from_json(entry["state"]))
-
-
-def latest_journal(paths: Paths) -> Path | None:
-    base = paths.state_dir / JOURNAL_DIR
-    if not base.is_dir():
-        return None
-    seqs = sorted((p for p in base.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
-    return seqs[-1] if seqs else None
-
-
-def read_journal(journal: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((journal / "manifest.json").read_text())
-    return data
+        restore_state(node, FileState.from_json(entry["state"]))
+        remove_temp_files(node)
+        done.append(system)
+    return done
