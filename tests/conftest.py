@@ -32,6 +32,8 @@ def snapshot(root: Path) -> Snapshot:
                 out[rel] = ("link", 0, st.st_uid, st.st_gid, os.readlink(p).encode())
             elif stat.S_ISDIR(st.st_mode):
                 out[rel] = ("dir", stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, b"")
+            elif not stat.S_ISREG(st.st_mode):  # a FIFO or device: never opened (a FIFO would block)
+                out[rel] = ("special", st.st_mode, st.st_uid, st.st_gid, str(st.st_rdev).encode())
             else:
                 out[rel] = ("file", stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, p.read_bytes())
     return out

@@ -16,6 +16,7 @@ from dialup_admin.mgetty import source as s
 from dialup_admin.mgetty import workflow
 from dialup_admin.paths import Paths
 from dialup_admin.system import mgetty as mgetty_sys
+from dialup_admin.system import reading
 
 
 @click.command("build-mgetty")
@@ -107,7 +108,7 @@ def _describe(paths: Paths, layout: mgetty_sys.MgettyLayout) -> dict[str, Any]:
     if from_host:
         # detect() falls back to this machine's binary when the --root tree has none.
         real = Paths().of(layout.binary)
-    data = real.read_bytes()
+    data = reading.read_bytes(real)
     return {
         "binary": layout.binary,
         "from_host": from_host,

@@ -56,6 +56,7 @@ from dialup_admin.formats import secrets as fmt
 from dialup_admin.model import Server, ipv4
 from dialup_admin.paths import Paths
 from dialup_admin.system import accounts as sysacc
+from dialup_admin.system import reading
 
 BLOCK = "accounts"  # the managed block setup-server creates in pap-secrets (core.server.ACCOUNTS_BLOCK)
 PAP = "/etc/ppp/pap-secrets"
@@ -185,7 +186,7 @@ def load(paths: Paths) -> Accounts:
 
 def read_file(paths: Paths, system_path: str) -> bytes:
     try:
-        return paths.of(system_path).read_bytes()
+        return reading.read_bytes(paths.of(system_path))
     except FileNotFoundError:
         return b""
 
@@ -209,6 +210,15 @@ def _require_database(acc: Accounts) -> None:
         raise UserError(f"no /etc/passwd and /etc/group{where}: the accounts database is missing")
     if acc.ppp_gid is None:
         raise UserError(f"group {PPP_GROUP} does not exist: run dialup-admin setup-server first")
+
+
+def _require_shadow(acc: Accounts) -> None:
+    """chpasswd puts the hash in /etc/passwd (readable by everyone) when there is no shadow file."""
+    if not sysacc.has_shadow(acc.paths):
+        where = "" if acc.paths.is_host else f" below {acc.paths.root}"
+        prefix = "" if acc.paths.is_host else f" --root {acc.paths.root}"
+        raise UserError(f"no /etc/shadow{where}: the password hash would land in /etc/passwd, which everyone can "
+                        f"read; create it first with: pwconv{prefix}")
 
 
 # --- the pap-secrets block ----------------------------------------------------
@@ -306,6 +316,7 @@ def prepare_adduser(paths: Paths, name: str, ip: str | None, uid: int | None, fo
     username(name)
     acc = load(paths)
     _require_database(acc)
+    _require_shadow(acc)
     _reserved(acc, name, "for adduser")
     existing = acc.users.get(name)
     if existing is not None:
@@ -392,6 +403,7 @@ def prepare_passwd(paths: Paths, name: str) -> Accounts:
     username(name)
     acc = load(paths)
     _require_database(acc)
+    _require_shadow(acc)
     if name == "root":
         raise BadInput("root never dials in; use the system's passwd for root")
     u = acc.users.get(name)

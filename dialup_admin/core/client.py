@@ -25,6 +25,7 @@ from dialup_admin.formats import managed, secrets
 from dialup_admin.model import speed as check_speed
 from dialup_admin.paths import Paths
 from dialup_admin.render import render
+from dialup_admin.system import reading
 
 BLOCK = "client"  # our block's name in /etc/ppp/options and /etc/ppp/pap-secrets
 DEFAULT_PEER = "dialup"
@@ -172,7 +173,7 @@ def has_saved_secret(paths: Paths, client: Client) -> bool:
 
 def _read(paths: Paths, system_path: str) -> bytes:
     try:
-        return paths.of(system_path).read_bytes()
+        return reading.read_bytes(paths.of(system_path))
     except FileNotFoundError:
         return b""
 
@@ -225,16 +226,23 @@ def plan_client(paths: Paths, client: Client, secret: str | None, *, force: bool
 
 def load_state(paths: Paths) -> dict[str, Any]:
     """client.json as recorded by setup-client ({} when it has not run)."""
+    where = paths.system(paths.client_state)
+    fix = f"move it aside (mv {where} {where}.bad) and rerun dialup-admin setup-client"
     try:
-        raw = paths.client_state.read_text()
-    except FileNotFoundError:
+        raw = reading.read_bytes(paths.client_state)
+    except (FileNotFoundError, NotADirectoryError):
         return {}
     try:
-        data = json.loads(raw)
-    except ValueError:
-        raise UserError(f"{paths.system(paths.client_state)} is not valid JSON; rerun setup-client") from None
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise UserError(f"{where} is not valid JSON: {fix}") from None
     if not isinstance(data, dict):
-        raise UserError(f"{paths.system(paths.client_state)} is damaged; rerun setup-client")
+        raise UserError(f"{where} is damaged (not a JSON object): {fix}")
+    peers = data.get("peers", {})
+    if not isinstance(peers, dict) or not all(isinstance(v, dict) for v in peers.values()):
+        raise UserError(f"{where} is damaged (peers is not an object of connections): {fix}")
+    if not isinstance(data.get("default", ""), (str, type(None))):
+        raise UserError(f"{where} is damaged (default is not a connection name): {fix}")
     return data
 
 

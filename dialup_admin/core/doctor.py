@@ -32,6 +32,7 @@ from dialup_admin.paths import Paths
 from dialup_admin.system import mgetty as mgetty_sys
 from dialup_admin.system import netinfo, nft
 from dialup_admin.system.procs import Proc, processes
+from dialup_admin.system import reading
 
 OK, WARNING, ERROR = "ok", "warning", "error"
 LEVELS = (OK, WARNING, ERROR)
@@ -96,8 +97,8 @@ class Target:
     def load(cls, paths: Paths, probe: Probe | None = None) -> "Target":
         try:
             state = load_server_json(paths)
-        except UserError:
-            state = {"_damaged": True}
+        except UserError as exc:
+            state = {"_damaged": str(exc)}
         return cls(paths, state, probe or Probe(paths), processes(paths))
 
     # --- recorded setup ------------------------------------------------------
@@ -117,7 +118,7 @@ class Target:
 
     def read(self, system_path: str) -> bytes | None:
         try:
-            return self.paths.of(system_path).read_bytes()
+            return reading.read_bytes(self.paths.of(system_path))
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
 
@@ -232,7 +233,7 @@ def check_mgetty(t: Target) -> list[Finding]:
         real = t.find_program(c)
         if real is None:
             continue
-        layout = mgetty_sys.inspect_binary(real.read_bytes(), c)
+        layout = mgetty_sys.inspect_binary(reading.read_bytes(real), c)
         if not layout.auto_ppp:
             return [Finding("mgetty-autoppp", ERROR, f"{c} was built without AUTO_PPP: PPP callers get login:",
                             "dialup-admin build-mgetty, then setup-server --mgetty /usr/local/sbin/mgetty")]
@@ -297,7 +298,9 @@ def check_setup(t: Target) -> list[Finding]:
         return [Finding("setup", ERROR, "no server is set up here (/etc/dialup-admin/server.json is missing)",
                         "dialup-admin setup-server --tty ttyS1")]
     if t.state.get("_damaged") or not t.lines:
-        return [Finding("setup", ERROR, "/etc/dialup-admin/server.json is damaged", "rerun dialup-admin setup-server")]
+        why = str(t.state.get("_damaged") or "/etc/dialup-admin/server.json is damaged (it names no line)")
+        problem, _, fix = why.partition(": ")
+        return [Finding("setup", ERROR, problem, fix or "rerun dialup-admin setup-server")]
     return _ok("setup", f"server set up for {', '.join(t.ttys)}")
 
 
@@ -716,7 +719,10 @@ def check_hooks(t: Target) -> list[Finding]:
                                "calls are not recorded",
                                f"add 'run-parts /etc/ppp/{event}.d --arg=\"$1\"...' to /etc/ppp/{event}.local"))
     rec = t.paths.of(sessions.RECORDS)
-    if rec.is_file():
+    if rec.exists() and not rec.is_file():
+        out.append(Finding("session-records", ERROR, f"{sessions.RECORDS} is not a regular file: the hooks "
+                           "cannot append to it and sessions will not read it", f"mv {sessions.RECORDS} {sessions.RECORDS}.bad"))
+    elif rec.is_file():
         st = rec.stat()
         if st.st_uid != 0 or st.st_mode & 0o022:
             out.append(Finding("session-records", ERROR, f"{sessions.RECORDS} can be written by others",

@@ -11,11 +11,13 @@ Reading only.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dialup_admin.paths import Paths
+from dialup_admin.system import reading
 
 SYSLOG_FILES = ("/var/log/syslog", "/var/log/messages", "/var/log/daemon.log")
 
@@ -106,7 +108,7 @@ def merge(*streams: Iterable[LogLine]) -> list[LogLine]:
 
 def read_text(paths: Paths, system_path: str) -> str | None:
     try:
-        return paths.of(system_path).read_text(errors="replace")
+        return reading.read_text(paths.of(system_path))
     except (FileNotFoundError, NotADirectoryError):
         return None
 
@@ -158,9 +160,13 @@ class Follower:
         start = self.offsets.get(system_path, 0)
         if size < start:  # rotated or truncated: start over
             start = 0
-        with real.open("rb") as fh:
-            fh.seek(start)
-            data = fh.read(size - start)
+        if not reading.is_regular(real):
+            raise reading.NotRegular(real, real.stat().st_mode)
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            data = os.pread(fd, size - start, start)
+        finally:
+            os.close(fd)
         # Only whole lines; a half-written one waits for the next poll.
         cut = data.rfind(b"\n") + 1
         self.offsets[system_path] = start + cut

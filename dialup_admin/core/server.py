@@ -22,6 +22,7 @@ from dialup_admin.paths import Paths
 from dialup_admin.render import render
 from dialup_admin.system.mgetty import MgettyLayout
 from dialup_admin.system.services import systemd_running
+from dialup_admin.system import reading
 
 BLOCK = "server"
 ACCOUNTS_BLOCK = "accounts"  # the pap-secrets entries adduser manages
@@ -59,7 +60,7 @@ def previous_pairs(paths: Paths) -> dict[str, tuple[ipaddress.IPv4Address, ipadd
 
 def _read(paths: Paths, system_path: str) -> bytes:
     try:
-        return paths.of(system_path).read_bytes()
+        return reading.read_bytes(paths.of(system_path))
     except FileNotFoundError:
         return b""
 

@@ -23,6 +23,7 @@ from dialup_admin.core.plan import FileSpec, Plan
 from dialup_admin.formats import managed
 from dialup_admin.paths import Paths
 from dialup_admin.render import render
+from dialup_admin.system import reading
 
 TAG = "dialup-admin/1"
 RECORDS_DIR = "/var/log/dialup-admin"
@@ -67,7 +68,7 @@ def plan_hooks(plan: Plan, force: bool = False) -> None:
         plan.file(hook, FileSpec(hook_script(event), mode=0o755))
         wrapper = f"/etc/ppp/{event}"
         real = plan.paths.of(wrapper)
-        old = real.read_bytes() if real.is_file() else b""
+        old = reading.read_bytes(real) if real.exists() else b""
         if old and runs_hook_dir(managed.split(old, wrapper, name=WRAPPER_BLOCK, force=force).outside, event):
             continue
         start = old or b"#!/bin/sh\n"
@@ -182,7 +183,7 @@ class Live:
     def pppd_running(self, pid: int) -> bool:
         """Whether ``pid`` is a live pppd (a reused pid belonging to something else is not)."""
         try:
-            comm = self.paths.of(f"/proc/{pid}/comm").read_text().strip()
+            comm = reading.read_text(self.paths.of(f"/proc/{pid}/comm")).strip()
         except OSError:
             return False
         return comm == "pppd"
@@ -192,7 +193,7 @@ class Live:
         out: list[int | None] = []
         for name in ("rx_bytes", "tx_bytes"):
             try:
-                out.append(int(self.paths.of(f"/sys/class/net/{ifname}/statistics/{name}").read_text()))
+                out.append(int(reading.read_text(self.paths.of(f"/sys/class/net/{ifname}/statistics/{name}"))))
             except (OSError, ValueError):
                 out.append(None)
         return out[0], out[1]
@@ -227,7 +228,7 @@ def read_sessions(paths: Paths, now: int) -> tuple[list[Session], int]:
     """The calls recorded on the target, and the number of unreadable record lines."""
     path = paths.of(RECORDS)
     try:
-        data = path.read_bytes()
+        data = reading.read_bytes(path)
     except FileNotFoundError:
         return [], 0
     records, bad = parse_records(data)

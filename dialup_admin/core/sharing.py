@@ -20,6 +20,7 @@ from dialup_admin.model import Line
 from dialup_admin.paths import Paths
 from dialup_admin.render import render
 from dialup_admin.system import commands, netinfo, nft
+from dialup_admin.system import reading
 
 SYSCTL_FILE = "/etc/sysctl.d/60-dialup-admin.conf"
 FORWARD = "/proc/sys/net/ipv4/ip_forward"
@@ -64,7 +65,7 @@ def pick_dns(paths: Paths, lines: tuple[Line, ...]) -> tuple[ipaddress.IPv4Addre
 
 def _forward_now(paths: Paths) -> str | None:
     try:
-        return paths.of(FORWARD).read_text().strip()
+        return reading.read_text(paths.of(FORWARD)).strip()
     except OSError:
         return None
 

@@ -8,11 +8,25 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from typing import Any
 
-from dialup_admin.errors import UserError
-from dialup_admin.model import Line, MgettySettings, Server
+from dialup_admin.errors import BadInput, UserError
+from dialup_admin.model import Line, MgettySettings, Server, tty_name
 from dialup_admin.paths import Paths
+from dialup_admin.system import reading
+
+# setup-server reads the old file too (to keep the lines' addresses), so it cannot be the fix itself.
+MOVE_ASIDE = "move it aside (mv {where} {where}.bad) and rerun dialup-admin setup-server"
+
+
+class DamagedState(UserError):
+    """server.json holds something the tool did not write; ``problem`` and ``fix`` for doctor."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.problem = f"{where} {problem}"
+        self.fix = MOVE_ASIDE.format(where=where)
+        super().__init__(f"{self.problem}: {self.fix}")
 
 
 def server_to_json(server: Server, extra: dict[str, Any]) -> str:
@@ -27,16 +41,81 @@ def server_to_json(server: Server, extra: dict[str, Any]) -> str:
 
 
 def load_server_json(paths: Paths) -> dict[str, Any] | None:
-    """The recorded server state, or None when setup-server has not run."""
+    """The recorded server state, or None when setup-server has not run.
+
+    Junk in the file (binary, not JSON, JSON that is not an object) is refused in one
+    line naming the file: the tool wrote it, so someone else damaged it.
+    """
+    where = paths.system(paths.server_state)
     try:
-        raw = paths.server_state.read_text()
-    except FileNotFoundError:
+        raw = reading.read_bytes(paths.server_state)
+    except (FileNotFoundError, NotADirectoryError):
         return None
     try:
-        data: dict[str, Any] = json.loads(raw)
-    except ValueError:
-        raise UserError(f"{paths.system(paths.server_state)} is not valid JSON; rerun setup-server") from None
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise DamagedState(where, "is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise DamagedState(where, "is damaged (not a JSON object)")
+    try:
+        check_shape(data)
+    except (ValueError, BadInput) as exc:
+        raise DamagedState(where, f"is damaged ({exc})") from None
     return data
+
+
+_IFACE_RE = re.compile(r"[A-Za-z0-9_.:@-]{1,15}\Z")
+
+
+def _system_path(data: dict[str, Any], key: str) -> None:
+    value = data.get(key)
+    if value is None:
+        return
+    if (not isinstance(value, str) or not value.startswith("/") or ".." in value.split("/")
+            or any(ord(c) < 0x21 or ord(c) == 0x7F for c in value)):
+        raise ValueError(f"{key} {value!r} is not a plain absolute path")
+
+
+def check_shape(data: dict[str, Any]) -> None:
+    """Raise ValueError unless ``data`` has the shape setup-server writes (every field it reads).
+
+    Everything read from server.json ends up in file names (``options.TTY``), config
+    files or programs run: a line's tty must be a plain name, paths absolute without
+    ``..`` or blanks, addresses addresses.
+    """
+    lines = data.get("lines", [])
+    if not isinstance(lines, list):
+        raise ValueError("lines is not a list")
+    for d in lines:
+        if not isinstance(d, dict):
+            raise ValueError("a line is not an object")
+        tty = d.get("tty")
+        if not isinstance(tty, str) or tty_name(tty) != tty:
+            raise ValueError(f"bad tty {tty!r}")
+        for key in ("local", "remote"):
+            if not isinstance(d.get(key), str):
+                raise ValueError(f"{tty}: {key} address missing")
+            ipaddress.IPv4Address(d[key])
+    if "pool" in data:
+        if not isinstance(data["pool"], str):
+            raise ValueError("pool is not text")
+        ipaddress.IPv4Network(data["pool"])
+    dns = data.get("dns", [])
+    if not isinstance(dns, list) or not all(isinstance(x, str) for x in dns):
+        raise ValueError("dns is not a list of addresses")
+    for x in dns:
+        ipaddress.IPv4Address(x)
+    if not isinstance(data.get("mgetty", {}), dict):
+        raise ValueError("mgetty is not an object")
+    for key in ("mgetty_binary", "mgetty_config_dir", "pppd"):
+        _system_path(data, key)
+    if data.get("init") not in (None, "inittab", "systemd", "none"):
+        raise ValueError(f"unknown init {data.get('init')!r}")
+    share = data.get("share_internet")
+    if share is not None and (not isinstance(share, str) or not _IFACE_RE.match(share) or share in (".", "..")):
+        raise ValueError(f"share_internet {share!r} is not an interface name")
+    if not isinstance(data.get("proxyarp", False), bool):
+        raise ValueError("proxyarp is not true or false")
 
 
 def load_server(paths: Paths) -> Server | None:
@@ -54,8 +133,8 @@ def load_server(paths: Paths) -> Server | None:
             dns=tuple(ipaddress.IPv4Address(d) for d in data.get("dns", [])),
             mgetty=MgettySettings(**data.get("mgetty", {})),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UserError(f"{paths.system(paths.server_state)} is damaged ({exc}); rerun setup-server") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise DamagedState(paths.system(paths.server_state), f"is damaged ({exc})") from None
 
 
 def require_server(paths: Paths) -> Server:

@@ -20,6 +20,7 @@ from dialup_admin.mgetty import build as b
 from dialup_admin.mgetty import source as s
 from dialup_admin.paths import Paths
 from dialup_admin.system import mgetty as mgetty_sys
+from dialup_admin.system import reading
 
 Say = Callable[[str], None]
 STAGES = 5
@@ -64,7 +65,7 @@ def needed(paths: Paths, force: bool) -> tuple[bool, str]:
     real = paths.of(layout.binary)
     if not real.is_file():
         real = Paths().of(layout.binary)
-    blob = real.read_bytes()
+    blob = reading.read_bytes(real)
     ver = mgetty_sys.version(blob) or "unknown version"
     if not layout.auto_ppp:
         return True, f"{layout.binary} (mgetty {ver}) was compiled without AUTO_PPP"

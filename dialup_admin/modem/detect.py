@@ -20,6 +20,7 @@ from dialup_admin.errors import UserError
 from dialup_admin.modem.selftest import ModemTalk
 from dialup_admin.paths import Paths
 from dialup_admin.system import serial
+from dialup_admin.system import reading
 
 DEFAULT_SPEEDS = (115200, 57600, 9600)
 PROBE_TIMEOUT = 0.25  # seconds to wait for OK at one speed; a modem answers AT in milliseconds
@@ -94,7 +95,7 @@ def _natural(name: str) -> tuple[str, int]:
 
 def has_uart(paths: Paths, tty: str) -> bool:
     try:
-        return paths.of(f"/sys/class/tty/{tty}/type").read_text().strip() not in ("", "0")
+        return reading.read_text(paths.of(f"/sys/class/tty/{tty}/type")).strip() not in ("", "0")
     except OSError:
         return False
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from dialup_admin.errors import UserError
 from dialup_admin.paths import Paths
+from dialup_admin.system import reading
 
 # What shadow-utils may rewrite; the plan snapshots these before running a command,
 # so rollback puts back the databases and their "-" backups exactly.
@@ -63,7 +64,7 @@ class GroupEntry:
 
 def _rows(paths: Paths, system_path: str, fields: int) -> list[list[str]]:
     try:
-        text = paths.of(system_path).read_text(encoding="utf-8", errors="replace")
+        text = reading.read_text(paths.of(system_path))
     except FileNotFoundError:
         return []
     rows = []
@@ -79,6 +80,11 @@ def _rows(paths: Paths, system_path: str, fields: int) -> list[list[str]]:
 def has_database(paths: Paths) -> bool:
     """Whether the target has a password database shadow-utils can work on."""
     return paths.of("/etc/passwd").is_file() and paths.of("/etc/group").is_file()
+
+
+def has_shadow(paths: Paths) -> bool:
+    """Whether the target keeps password hashes in /etc/shadow (a regular file)."""
+    return reading.is_regular(paths.of("/etc/shadow"))
 
 
 def read_passwd(paths: Paths) -> list[PasswdEntry]:
@@ -120,7 +126,7 @@ def login_defs(paths: Paths) -> dict[str, str]:
     """Settings of the target's /etc/login.defs (UID_MIN...)."""
     out: dict[str, str] = {}
     try:
-        text = paths.of("/etc/login.defs").read_text(errors="replace")
+        text = reading.read_text(paths.of("/etc/login.defs"))
     except FileNotFoundError:
         return out
     for line in text.splitlines():

@@ -23,6 +23,7 @@ from typing import Any
 
 from dialup_admin.errors import UserError
 from dialup_admin.paths import Paths
+from dialup_admin.system import reading
 
 JOURNAL_DIR = "journal"
 
@@ -48,8 +49,8 @@ class FileState:
         if stat.S_ISLNK(st.st_mode):
             return cls("symlink", target=os.readlink(path), uid=st.st_uid, gid=st.st_gid)
         if not stat.S_ISREG(st.st_mode):
-            raise UserError(f"{path} exists and is not a regular file; move it away first")
-        return cls("file", path.read_bytes(), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+            raise reading.NotRegular(path, st.st_mode)
+        return cls("file", reading.read_bytes(path), stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -191,7 +192,11 @@ class RunLock:
 
     def __enter__(self) -> "RunLock":
         self.created = ensure_dir(self.path.parent, 0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise reading.NotRegular(self.path, st.st_mode)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

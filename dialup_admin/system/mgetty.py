@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 
 from dialup_admin.errors import UserError
 from dialup_admin.paths import Paths
+from dialup_admin.system import reading
 
 # Searched in this order: a local build shadows the distro's binary, as on PATH.
 CANDIDATES = ("/usr/local/sbin/mgetty", "/sbin/mgetty", "/usr/sbin/mgetty")
@@ -77,14 +78,14 @@ def detect(paths: Paths, explicit: str | None = None) -> MgettyLayout:
         for where in (paths, Paths()):
             real = where.of(explicit)
             if real.is_file():
-                return inspect_binary(real.read_bytes(), explicit)
+                return inspect_binary(reading.read_bytes(real), explicit)
         raise UserError(f"{explicit} does not exist")
     search = [paths] if paths.is_host else [paths, Paths()]
     for where in search:
         for c in CANDIDATES:
             real = where.of(c)
             if real.is_file():
-                return inspect_binary(real.read_bytes(), c)
+                return inspect_binary(reading.read_bytes(real), c)
     raise UserError(
         "mgetty is not installed: apt-get install mgetty (built with AUTO_PPP), "
         "or build it from source with dialup-admin build-mgetty"
@@ -135,5 +136,5 @@ def installed(paths: Paths) -> list[MgettyLayout]:
             if str(real.resolve()) in real_seen:
                 continue
             real_seen.add(str(real.resolve()))
-            found.append(inspect_binary(real.read_bytes(), c))
+            found.append(inspect_binary(reading.read_bytes(real), c))
     return found

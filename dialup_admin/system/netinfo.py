@@ -12,6 +12,7 @@ import struct
 from dataclasses import dataclass
 
 from dialup_admin.paths import Paths
+from dialup_admin.system import reading
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ def _le_addr(hex8: str) -> ipaddress.IPv4Address:
 def routes(paths: Paths) -> list[Route]:
     """The IPv4 routing table (/proc/net/route); empty when it cannot be read."""
     try:
-        text = paths.of("/proc/net/route").read_text()
+        text = reading.read_text(paths.of("/proc/net/route"))
     except OSError:
         return []
     out: list[Route] = []
@@ -55,7 +56,7 @@ def lan_networks(paths: Paths) -> list[Route]:
 def udp_listeners(paths: Paths, port: int) -> list[ipaddress.IPv4Address]:
     """Addresses on which some program receives UDP ``port`` (0.0.0.0 means every address)."""
     try:
-        text = paths.of("/proc/net/udp").read_text()
+        text = reading.read_text(paths.of("/proc/net/udp"))
     except OSError:
         return []
     out: list[ipaddress.IPv4Address] = []
@@ -75,7 +76,7 @@ def udp_listeners(paths: Paths, port: int) -> list[ipaddress.IPv4Address]:
 def nameservers(paths: Paths, path: str = "/etc/resolv.conf") -> list[ipaddress.IPv4Address]:
     """The IPv4 nameservers a resolv.conf names."""
     try:
-        text = paths.of(path).read_text()
+        text = reading.read_text(paths.of(path))
     except OSError:
         return []
     out: list[ipaddress.IPv4Address] = []

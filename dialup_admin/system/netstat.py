@@ -15,6 +15,7 @@ from typing import Any
 from dialup_admin.errors import UserError
 from dialup_admin.paths import Paths
 from dialup_admin.system.commands import run
+from dialup_admin.system import reading
 
 _PPP_NAME = re.compile(r"^ppp\d+$")
 
@@ -124,7 +125,7 @@ def read_counters(paths: Paths | None = None) -> dict[str, Counters]:
     """The running kernel's counters (/proc is the kernel's, never a --root tree's)."""
     paths = paths or Paths()
     try:
-        return parse_proc_net_dev(paths.of("/proc/net/dev").read_text())
+        return parse_proc_net_dev(reading.read_text(paths.of("/proc/net/dev")))
     except OSError as exc:
         raise UserError(f"cannot read /proc/net/dev ({exc.strerror}): is /proc mounted?") from None
 

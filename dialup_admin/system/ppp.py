@@ -28,6 +28,7 @@ from pathlib import Path
 
 from dialup_admin.errors import UserError
 from dialup_admin.paths import Paths
+from dialup_admin.system import reading
 
 # pppd(8), EXIT STATUS: number -> what it means for someone dialing out.
 EXIT_STATUS: dict[int, str] = {
@@ -504,7 +505,7 @@ class DialRecord:
     @classmethod
     def load(cls, paths: Paths, peer: str) -> DialRecord | None:
         try:
-            data = json.loads(cls.path(paths, peer).read_text())
+            data = json.loads(reading.read_bytes(cls.path(paths, peer)))
             return cls(**data)
         except FileNotFoundError:
             return None
@@ -536,7 +537,7 @@ def pppd_pidfile_pid(paths: Paths, peer: str) -> tuple[int, str | None] | None:
     """
     for sp in (f"/run/ppp-{peer}.pid", f"/var/run/ppp-{peer}.pid", f"/run/pppd/ppp-{peer}.pid"):
         try:
-            words = paths.of(sp).read_text().split()
+            words = reading.read_text(paths.of(sp)).split()
         except OSError:
             continue
         if words and words[0].isdigit():
@@ -603,7 +604,7 @@ def _alive(pid: int) -> bool:
 
 def _lock_pid(lf: Path) -> int | None:
     try:
-        text = lf.read_text().strip()
+        text = reading.read_text(lf).strip()
     except OSError:
         return None
     return int(text) if text.isdigit() else None

@@ -23,6 +23,7 @@ from types import TracebackType
 
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.paths import Paths
+from dialup_admin.system import reading
 
 LOCK_PREFIX = "LCK.."
 
@@ -72,7 +73,7 @@ def read_lock_pid(path: Path) -> int | None:
     """The pid in a lock file: ASCII (HDB, as mgetty/pppd write it) or a 4-byte binary int
     (old UUCP). None for a missing, empty or unreadable file."""
     try:
-        data = path.read_bytes()
+        data = reading.read_bytes(path, limit=64)
     except FileNotFoundError:
         return None
     text = data.decode("ascii", errors="replace").strip()
