@@ -30,6 +30,31 @@ def tty_name(value: str) -> str:
     return name
 
 
+# Devices that are never a modem line: consoles, virtual terminals, the memory devices.
+_NOT_SERIAL_RE = re.compile(r"^(?:console|tty|tty[0-9]+|ptmx|ttyprintk|vcsa?[0-9]*|vcsu[0-9]*|null|zero|full|random|"
+                            r"urandom|kmsg|mem|kmem|port)$")
+
+
+def not_serial(name: str) -> str | None:
+    """Why the device ``name`` (under /dev) is no modem line, or None when it may be one."""
+    if not _NOT_SERIAL_RE.match(name):
+        return None
+    if name == "console" or name == "tty" or name.startswith(("ttyprintk", "vcs")):
+        return "a console device"
+    if name.startswith("tty"):
+        return "a virtual console"
+    return "a memory device (like /dev/null)"
+
+
+def dialin_tty(value: str) -> str:
+    """A serial port for mgetty to answer on: :func:`tty_name`, and not a console or such."""
+    name = tty_name(value)
+    why = not_serial(name)
+    if why is not None:
+        raise BadInput(f"{name} is {why}, not a modem line: give the modem's serial port, such as ttyS1 or ttyUSB0")
+    return name
+
+
 def ipv4(value: str, what: str = "address") -> ipaddress.IPv4Address:
     try:
         addr = ipaddress.IPv4Address(value.strip())
@@ -47,7 +72,33 @@ def pool(value: str) -> ipaddress.IPv4Network:
         raise BadInput(f"bad pool {value!r}: expected an IPv4 network such as {DEFAULT_POOL}") from None
     if net.prefixlen > 30:
         raise BadInput(f"pool {value} is too small: it has no room for a local and a remote address")
+    for special, what in UNUSABLE:
+        if net.overlaps(special):
+            raise BadInput(f"pool {net} is not usable for callers: it overlaps {special} ({what}); "
+                           f"use a private network such as {DEFAULT_POOL}")
     return net
+
+
+# Networks no caller can be given an address from (RFC 6890): pools must stay clear of them.
+UNUSABLE = tuple((ipaddress.IPv4Network(n), what) for n, what in (
+    ("0.0.0.0/8", "'this network'"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("224.0.0.0/4", "multicast"),
+    ("240.0.0.0/4", "reserved, and the broadcast address"),
+))
+
+
+def pair_in_pool(tty: str, local: ipaddress.IPv4Address, remote: ipaddress.IPv4Address,
+                 net: ipaddress.IPv4Network) -> None:
+    """A line's ``local:remote`` pair must be host addresses of the pool."""
+    for role, a in (("local", local), ("remote", remote)):
+        if a not in net:
+            raise BadInput(f"{tty}: {role} address {a} is outside the pool {net}")
+        if a == net.network_address:
+            raise BadInput(f"{tty}: {role} address {a} is the pool's network address, not a host address")
+        if a == net.broadcast_address:
+            raise BadInput(f"{tty}: {role} address {a} is the pool's broadcast address, not a host address")
 
 
 def speed(value: int) -> int:
@@ -160,7 +211,8 @@ def allocate_lines(
         if tty in pairs or tty not in previous:
             continue
         local, remote = previous[tty]
-        if local in net and remote in net and local not in taken and remote not in taken:
+        usable = all(a in net and a not in (net.network_address, net.broadcast_address) for a in (local, remote))
+        if usable and local not in taken and remote not in taken:
             taken.update((local, remote))
             pairs[tty] = (local, remote)
     hosts = iter(net.hosts())
@@ -183,7 +235,7 @@ def allocate_lines(
 def parse_tty_spec(spec: str) -> tuple[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address] | None]:
     """``ttyS1`` or ``ttyS1=LOCAL:REMOTE`` as given to ``--tty``."""
     tty, sep, addrs = spec.partition("=")
-    name = tty_name(tty)
+    name = dialin_tty(tty)
     if not sep:
         return name, None
     local, colon, remote = addrs.partition(":")

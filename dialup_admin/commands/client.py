@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from dialup_admin.clitypes import seconds
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import client as core
 from dialup_admin.core.plan import apply, display
@@ -107,7 +108,7 @@ COMMANDS: list[click.Command] = [setup_client]
 
 @click.command("dial")
 @click.option("--peer", default=None, help="Which connection (default: the one setup-client made first).")
-@click.option("--timeout", type=float, default=180, show_default=True, help="Seconds to wait for the link.")
+@click.option("--timeout", type=float, callback=seconds(0.1, 3600), default=180, show_default=True, help="Seconds to wait for the link.")
 @pass_app
 def dial(app: AppContext, peer: str | None, timeout: float) -> None:
     """Dial out and bring up the PPP link, showing each stage (what ppp-go did).
@@ -149,7 +150,7 @@ def dial(app: AppContext, peer: str | None, timeout: float) -> None:
 
 @click.command("hangup")
 @click.option("--peer", default=None, help="Which connection (default: the one setup-client made first).")
-@click.option("--timeout", type=float, default=20, show_default=True,
+@click.option("--timeout", type=float, callback=seconds(0.1, 600), default=20, show_default=True,
               help="Seconds to wait for pppd to hang up before killing it.")
 @pass_app
 def hangup(app: AppContext, peer: str | None, timeout: float) -> None:
@@ -245,8 +246,8 @@ def stats(app: AppContext, iface: str | None, interval: float | None, count: int
     from dialup_admin.core import stats as st
     from dialup_admin.errors import BadInput
 
-    if interval is not None and interval <= 0:
-        raise BadInput("--interval must be more than 0 seconds")
+    if interval is not None and (not interval > 0 or interval == float("inf")):
+        raise BadInput("--interval must be more than 0 seconds (and finite)")
     if count is not None and count < 1:
         raise BadInput("--count must be at least 1")
     name = iface or st.first_ppp_interface()

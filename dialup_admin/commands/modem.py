@@ -9,6 +9,7 @@ from types import FrameType
 
 import click
 
+from dialup_admin.clitypes import seconds
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.modem import detect as detect_mod
@@ -107,6 +108,8 @@ def _clock() -> str:
 
 
 def _speed(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
+    if value <= 0:
+        raise click.BadParameter(f"{value} is not a speed: give bits per second, such as 57600")
     try:
         baud_constant(value)
     except UserError as exc:
@@ -126,8 +129,8 @@ def _speed(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
     help="Result expected from --dial: CONNECT, BUSY, NO CARRIER, NO DIALTONE, NO ANSWER.",
 )
 @click.option("--speed", type=int, default=57600, show_default=True, callback=_speed, help="Port speed.")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds to wait per command.")
-@click.option("--dial-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True, help="Seconds to wait for the dial result.")
+@click.option("--timeout", type=float, callback=seconds(0.1, 600), default=2.0, show_default=True, help="Seconds to wait per command.")
+@click.option("--dial-timeout", type=float, callback=seconds(1, 600), default=60.0, show_default=True, help="Seconds to wait for the dial result.")
 @pass_app
 def test_modem(
     app: AppContext,
@@ -178,7 +181,7 @@ def test_modem(
 @click.option("--port", "ports", multiple=True, metavar="PATH|GLOB", help="Probe these ports instead of the usual ones.")
 @click.option("--speed", "speeds", type=int, multiple=True, callback=lambda c, p, v: tuple(_speed(c, p, s) for s in v),
               help="Speeds to try, highest first (default 115200, 57600, 9600).")
-@click.option("--timeout", type=click.FloatRange(min=0.05), default=detect_mod.PROBE_TIMEOUT, show_default=True,
+@click.option("--timeout", type=float, callback=seconds(0.05, 60), default=detect_mod.PROBE_TIMEOUT, show_default=True,
               help="Seconds to wait for OK at each speed.")
 @click.option("--sequential", is_flag=True, help="Probe one port after the other (slower; for comparison).")
 @pass_app

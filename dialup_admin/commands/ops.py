@@ -101,7 +101,7 @@ def mgetty_log_path(paths: Paths, tty: str) -> str:
 @click.command("logs")
 @click.argument("tty")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines as they come (Ctrl-C ends).")
-@click.option("-n", "--lines", "count", type=int, default=200, show_default=True,
+@click.option("-n", "--lines", "count", type=click.IntRange(min=0), default=200, show_default=True,
               help="How many of the latest lines to show first (0: all).")
 @pass_app
 def logs(app: AppContext, tty: str, follow: bool, count: int) -> None:

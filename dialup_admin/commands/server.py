@@ -7,7 +7,7 @@ import click
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import rollback as rollback_core
 from dialup_admin.core import sharing
-from dialup_admin.core.accounts import ServiceAccounts, static_addresses
+from dialup_admin.core.accounts import ServiceAccounts, static_addresses, statics_outside
 from dialup_admin.core.plan import apply, display
 from dialup_admin.core.server import ServerOptions, check_ttys_exist, plan_server, previous_pairs
 from dialup_admin.errors import UserError
@@ -18,6 +18,7 @@ from dialup_admin.model import (
     Server,
     allocate_lines,
     ipv4,
+    pair_in_pool,
     parse_tty_spec,
 )
 from dialup_admin.model import pool as parse_pool
@@ -117,9 +118,7 @@ def setup_server(
     net = parse_pool(pool)
     given = {tty: pair for tty, pair in specs if pair is not None}
     for tty, (local, remote) in given.items():
-        for a in (local, remote):
-            if a not in net:
-                raise UserError(f"{tty}: address {a} is outside the pool {net}", exit_code=2)
+        pair_in_pool(tty, local, remote, net)
     settings = MgettySettings(
         debug=debug_level, speed=speed, data_only=data_only, login_time=login_time,
         answer_chat_timeout=answer_chat_timeout, toggle_dtr=toggle_dtr,
@@ -142,6 +141,7 @@ def setup_server(
                          proxyarp=sharing.pool_in_lan(app.paths, net) if proxyarp is None else proxyarp,
                          accounts=None if no_accounts else ServiceAccounts(ppp_gid, ppp_uid, fax_uid))
     plan = plan_server(app.paths, server, opts)
+    plan.notes.extend(statics_outside(app.paths, net))  # a new --pool: users' own addresses stay where they were
     display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
     if app.dry_run or not plan:
         return

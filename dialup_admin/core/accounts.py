@@ -112,6 +112,8 @@ def check_password(password: str, name: str, allow_weak: bool) -> None:
         raise BadInput(f"bad password: PAP carries at most {MAX_PASSWORD} characters")
     if password == "":
         raise BadInput("empty password")
+    if password.strip(" ") == "":
+        raise BadInput("bad password: it is only spaces")
     if allow_weak:
         return
     if password.lower() == name.lower():
@@ -200,6 +202,21 @@ def static_addresses(paths: Paths) -> set[ipaddress.IPv4Address]:
                 out.add(ipaddress.IPv4Address(a.removesuffix("/32")))
             except ValueError:
                 continue
+    return out
+
+
+def statics_outside(paths: Paths, net: ipaddress.IPv4Network) -> list[str]:
+    """Notes for users whose static address (pap-secrets) lies outside the pool ``net``."""
+    out = []
+    for e in fmt.parse(read_file(paths, PAP)).entries:
+        for a in e.addresses:
+            try:
+                addr = ipaddress.IPv4Address(a.removesuffix("/32"))
+            except ValueError:
+                continue
+            if addr not in net:
+                out.append(f"{PAP} line {e.line}: {e.client}'s static address {addr} is outside the pool {net} "
+                           f"(pppd still gives it out): dialup-admin adduser {e.client} --force --ip ADDR moves it")
     return out
 
 

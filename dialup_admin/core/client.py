@@ -22,7 +22,7 @@ from typing import Any
 from dialup_admin.core.plan import FileSpec, Plan
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import managed, secrets
-from dialup_admin.model import speed as check_speed
+from dialup_admin.model import not_serial, speed as check_speed
 from dialup_admin.paths import Paths
 from dialup_admin.render import render
 from dialup_admin.system import reading
@@ -64,12 +64,20 @@ def device_path(value: str) -> str:
     path = value if value.startswith("/") else f"/dev/{value}"
     if not _DEVICE_RE.match(path) or ".." in path.split("/"):
         raise BadInput(f"bad device {value!r}: a serial port under /dev, such as /dev/ttyS0 or ttyUSB0")
+    why = not_serial(path[len("/dev/"):])
+    if why is not None:
+        raise BadInput(f"{path} is {why}, not a modem: give the modem's serial port, such as /dev/ttyS0 or ttyUSB0")
     return path
 
 
 def phone_number(value: str) -> str:
     """Validate a number to dial; spaces, '-', '(' and ')' people write are dropped."""
     number = re.sub(r"[\s()\-]", "", value)
+    if number[:2].upper() == "AT":
+        raise BadInput(f"bad phone number {value!r}: give the number alone, dial sends ATDT itself "
+                       f"(--number {re.sub(r'^(?i:ATD[TP]?)', '', number) or '11'})")
+    if not re.search(r"[0-9]", number) and _NUMBER_RE.match(number):
+        raise BadInput(f"bad phone number {value!r}: it has no digit to dial, such as 11 or 9,5551234")
     if not _NUMBER_RE.match(number):
         raise BadInput(
             f"bad phone number {value!r}: digits and dial modifiers only (0-9 * # , W P T @ !), such as 11 or 9,5551234"
@@ -87,6 +95,8 @@ def password(value: str) -> str:
     """A PAP secret: any printable text; no line breaks (one line in pap-secrets)."""
     if not value:
         raise BadInput("empty password: the server's pap-secrets entry needs the same, non-empty password")
+    if not value.strip(" \t"):
+        raise BadInput("the password is only blanks: give the real one (the server's pap-secrets entry needs the same)")
     if any(ord(c) < 32 or ord(c) == 127 for c in value):
         raise BadInput("the password must not contain control characters or line breaks")
     secrets.check_secret(value, "password")

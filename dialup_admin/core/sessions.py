@@ -116,8 +116,19 @@ class Session:
         return asdict(self)
 
 
-def _int(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
+# Beyond these a field is junk, not a figure: a time after 9999-12-31 cannot be shown as a
+# date, a counter past 2**64 no kernel keeps, a pid past PID_MAX_LIMIT no kernel hands out.
+MAX_TIME = 253402300799
+MAX_COUNT = 2**64
+MAX_PID = 2**22
+
+
+def _int(text: str, limit: int = MAX_COUNT) -> int | None:
+    # ASCII digits only ("\u00b2".isdigit() is True), and not absurdly long before int() reads it.
+    if not text or len(text) > 20 or not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if value <= limit else None
 
 
 _ADDR_RE = re.compile(r"^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$")
@@ -140,18 +151,18 @@ def parse_records(data: bytes) -> tuple[list[Record], int]:
             bad += 1
             raw = raw[start:]
         f = raw.decode("ascii", errors="replace").split("\t")
-        if f[0] != TAG or len(f) < 9 or f[1] not in ("up", "down") or _int(f[2]) is None:
+        if f[0] != TAG or len(f) < 9 or f[1] not in ("up", "down") or _int(f[2], MAX_TIME) is None:
             bad += 1
             continue
         if f[1] == "down" and len(f) != 12 or f[1] == "up" and len(f) != 9:
             bad += 1
             continue
-        t = _int(f[2])
+        t = _int(f[2], MAX_TIME)
         assert t is not None
         extra: dict[str, int | None] = {}
         if f[1] == "down":
-            extra = {"connect_time": _int(f[9]), "bytes_sent": _int(f[10]), "bytes_rcvd": _int(f[11])}
-        out.append(Record(f[1], t, _int(f[3]), f[4], f[5], f[6], _addr(f[7]), _addr(f[8]), **extra))
+            extra = {"connect_time": _int(f[9], t), "bytes_sent": _int(f[10]), "bytes_rcvd": _int(f[11])}
+        out.append(Record(f[1], t, _int(f[3], MAX_PID), f[4], f[5], f[6], _addr(f[7]), _addr(f[8]), **extra))
     return out, bad
 
 

@@ -8,11 +8,12 @@ itself, so a build with another prefix is found too.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
-from dialup_admin.errors import UserError
+from dialup_admin.errors import BadInput, UserError
 from dialup_admin.paths import Paths
 from dialup_admin.system import reading
 
@@ -73,12 +74,12 @@ def detect(paths: Paths, explicit: str | None = None) -> MgettyLayout:
     being prepared on the machine that will run it); the caller is told.
     """
     if explicit is not None:
-        if not explicit.startswith("/"):
-            raise UserError(f"--mgetty wants an absolute path, not {explicit!r}")
+        if not explicit.startswith("/") or ".." in explicit.split("/") or "\0" in explicit:
+            raise BadInput(f"--mgetty wants a plain absolute path (no '..'), such as /sbin/mgetty, not {explicit!r}")
         for where in (paths, Paths()):
             real = where.of(explicit)
-            if real.is_file():
-                return inspect_binary(reading.read_bytes(real), explicit)
+            if real.exists():
+                return checked_binary(real, explicit)
         raise UserError(f"{explicit} does not exist")
     search = [paths] if paths.is_host else [paths, Paths()]
     for where in search:
@@ -90,6 +91,24 @@ def detect(paths: Paths, explicit: str | None = None) -> MgettyLayout:
         "mgetty is not installed: apt-get install mgetty (built with AUTO_PPP), "
         "or build it from source with dialup-admin build-mgetty"
     )
+
+
+def checked_binary(real: Path, binary: str) -> MgettyLayout:
+    """The layout of the mgetty at ``real``, refused unless it is an executable mgetty.
+
+    An executable ELF file carrying mgetty's release string (what ``mgetty -V`` prints):
+    /etc/passwd, a shell script, an empty file or junk are not mgetty, and setup-server
+    would write an inittab line or unit that respawns them forever.
+    """
+    data = reading.read_bytes(real)
+    if not data.startswith(b"\x7fELF"):
+        raise BadInput(f"{binary} is not mgetty: not a compiled program (give the mgetty binary, such as /sbin/mgetty)")
+    if version(data) is None:
+        raise BadInput(f"{binary} is not mgetty: no mgetty release string in it (give the mgetty binary, "
+                       "such as /sbin/mgetty)")
+    if not os.access(real, os.X_OK):
+        raise BadInput(f"{binary} is not executable (chmod 755 {binary})")
+    return inspect_binary(data, binary)
 
 
 def features(data: bytes) -> tuple[str, ...]:
