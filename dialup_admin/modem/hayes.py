@@ -95,6 +95,8 @@ class Identity:
     revision: str = "1.0"
     capabilities: str = "V.34 33600 V.42bis data-only (simulated)"  # ATI4
     manufacturer: str = "dialup-admin"
+    # A quirk of some (soft) modems: ATV0 answers OK and numeric codes never come.
+    verbose_only: bool = False
 
 
 # --- actions -----------------------------------------------------------------
@@ -381,7 +383,7 @@ class Hayes:
             elif c == "Q" and val <= 1:
                 self.settings.quiet = bool(val)
             elif c == "V" and val <= 1:
-                self.settings.verbose = bool(val)
+                self.settings.verbose = bool(val) or self.identity.verbose_only
             elif c == "X" and val <= 4:
                 self.settings.xlevel = val
             elif c == "L" and val <= 3:
