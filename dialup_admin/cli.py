@@ -10,15 +10,13 @@ import importlib
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import click
 
 from dialup_admin import __version__
-from dialup_admin.context import AppContext, shared_options
-from dialup_admin.errors import BadInput, UserError
-from dialup_admin.paths import Paths
+from dialup_admin.context import AppContext, root_paths, shared_options
+from dialup_admin.errors import UserError
 
 COMMAND_MODULES = ("server", "accounts", "modem", "mgetty", "client", "lab", "ops")
 
@@ -132,8 +130,8 @@ class Cli(click.Group):
 @click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("/"),
+    metavar="DIR",
+    default="/",
     show_default=True,
     help="Act on the tree below DIR instead of this machine (like useradd --prefix).",
 )
@@ -143,7 +141,7 @@ class Cli(click.Group):
 @click.option("--json", "json_out", is_flag=True, help="Print results as JSON on stdout, where a command reports results.")
 @click.version_option(__version__, "--version", prog_name="dialup-admin")
 @click.pass_context
-def cli(ctx: click.Context, root: Path, dry_run: bool, diff: bool, verbose: int, json_out: bool) -> None:
+def cli(ctx: click.Context, root: str, dry_run: bool, diff: bool, verbose: int, json_out: bool) -> None:
     """Set up a dial-up PPP server (mgetty + pppd) and client, and prove it works.
 
     \b
@@ -152,9 +150,7 @@ def cli(ctx: click.Context, root: Path, dry_run: bool, diff: bool, verbose: int,
       sudo dialup-admin adduser dreamcast
       dialup-admin test-modem /dev/ttyS1
     """
-    if str(root) != "/" and not root.is_dir():
-        raise BadInput(f"--root {root} is not a directory")
-    ctx.obj = AppContext(paths=Paths(root), dry_run=dry_run, diff=diff, verbose=verbose, json=json_out)
+    ctx.obj = AppContext(paths=root_paths(root), dry_run=dry_run, diff=diff, verbose=verbose, json=json_out)
 
 
 def main() -> None:

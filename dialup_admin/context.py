@@ -6,11 +6,12 @@ import json
 import os
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import click
 
-from dialup_admin.errors import NotRoot
+from dialup_admin.errors import BadInput, NotRoot
 from dialup_admin.paths import Paths
 
 
@@ -56,6 +57,28 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
 
 
+def root_paths(value: str) -> Paths:
+    """``--root DIR`` as Paths: an existing directory; an empty value is refused, not taken as "."."""
+    if value == "":
+        raise BadInput("--root needs a directory: an empty value would mean the current one (write --root . for that)")
+    if "\0" in value:
+        raise BadInput("--root: a directory name cannot hold a NUL byte")
+    if value != "/" and not os.path.isdir(value):
+        raise BadInput(f"--root {value} is not a directory")
+    return Paths(Path(value))
+
+
+def _set_root(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--root`` after the command name, as the README promises for every global option."""
+    app = ctx.find_object(AppContext)
+    if value is None or app is None:
+        return
+    given = root_paths(value)
+    if not app.paths.is_host and app.paths != given:
+        raise BadInput(f"--root is given twice with different directories ({app.paths.root} and {given.root})")
+    app.paths = given
+
+
 def _set_flag(attr: str) -> Any:
     def callback(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         app = ctx.find_object(AppContext)
@@ -69,12 +92,14 @@ def _set_flag(attr: str) -> Any:
 
 
 def shared_options() -> list[click.Option]:
-    """--dry-run, --diff, --json and -v, accepted after the command name too.
+    """--root, --dry-run, --diff, --json and -v, accepted after the command name too.
 
     People type ``dialup-admin setup-server --tty ttyS1 --dry-run``; the same flags
     before the command name keep working.
     """
     return [
+        click.Option(["--root"], metavar="DIR", expose_value=False, callback=_set_root, is_eager=True,
+                     help="Act on the tree below DIR instead of this machine."),
         click.Option(["--dry-run"], is_flag=True, expose_value=False, callback=_set_flag("dry_run"),
                      help="Print the plan of changes and change nothing."),
         click.Option(["--diff"], is_flag=True, expose_value=False, callback=_set_flag("diff"),
