@@ -35,7 +35,8 @@ $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
 	@# the test tools (pytest, hypothesis, mypy, build...) come from PyPI. An older venv without
 	@# them is made again.
 	grep -qsx 'include-system-site-packages = true' $(VENV)/pyvenv.cfg || { rm -rf $(VENV); $(PYTHON) -m venv --system-site-packages $(VENV); }
-	$(VENV)/bin/python -m pip install -q --upgrade pip
+	@# No "pip install --upgrade pip": Debian 12's pip (23.0) installs all of this, and an
+	@# upgrade that cannot reach PyPI still exits 0, so it only ever failed silently.
 	$(VENV)/bin/python -m pip install -q -e '.[test]'
 	@touch $@
 
