@@ -5,7 +5,6 @@ here to make a real one; the e2e lab shows a real ppp0)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -16,6 +15,7 @@ import pytest
 
 from conftest import REPO, RunCli
 from dialup_admin.system import netstat
+from ns_helpers import netns_problem
 
 PROC_NET_DEV = """Inter-|   Receive                                                |  Transmit
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
@@ -50,8 +50,9 @@ def _ip(*args: str) -> None:
 @pytest.fixture
 def netns() -> Iterator[str]:
     """A network namespace of our own (removed afterwards)."""
-    if os.geteuid() != 0:
-        pytest.skip("network namespaces need root")
+    why = netns_problem()
+    if why is not None:
+        pytest.skip(why)
     name = f"dialup-test-{uuid.uuid4().hex[:8]}"
     try:
         _ip("netns", "add", name)

@@ -10,7 +10,6 @@ exact argv mgetty hands over. Nothing on the host changes.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -38,11 +37,11 @@ from mgetty_helpers import (
     start_mgetty,
     stop,
 )
+from ns_helpers import mount_ns_problem
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(shutil.which("unshare") is None, reason="unshare (util-linux) is missing"),
-    pytest.mark.skipif(os.geteuid() != 0, reason="private mount namespaces and bind mounts need root"),
+    pytest.mark.skipif(mount_ns_problem() is not None, reason=mount_ns_problem() or ""),
 ]
 
 TTY = "ttyS0"  # a device node every PC has; the simulated port is bound over it in the namespace

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
+from ns_helpers import netns_problem
 from dialup_admin.core import sharing
 from dialup_admin.system import nft
 
@@ -107,11 +108,9 @@ class Lab:
 
 @pytest.fixture
 def lab() -> Iterator[Lab]:
-    if sh("ip", "netns", "add", "da-probe-" + uuid.uuid4().hex[:4], check=False).returncode != 0:
-        pytest.skip("cannot create network namespaces here")
-    for line in sh("ip", "netns", "list").stdout.splitlines():
-        if line.startswith("da-probe-"):
-            sh("ip", "netns", "del", line.split()[0], check=False)
+    why = netns_problem()
+    if why is not None:
+        pytest.skip(why)
     if sh("which", "nft", check=False).returncode != 0:
         pytest.skip("nft is not installed (apt-get install nftables)")
     lab = Lab()

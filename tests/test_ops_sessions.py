@@ -16,12 +16,13 @@ import pytest
 from conftest import RunCli
 from dialup_admin.core import sessions
 from dialup_admin.paths import Paths
-from ops_helpers import fake_process, local_hook, pppd_env, private_mounts_work, run_hook, run_private
+from ns_helpers import mount_ns_problem
+from ops_helpers import fake_process, local_hook, pppd_env, run_hook, run_private
 
 # The hooks give new record files (and their directory) to group adm where it exists.
 GROUP = "adm" if subprocess.run(["getent", "group", "adm"], capture_output=True).returncode == 0 else "root"
 
-needs_private_mounts = pytest.mark.skipif(not private_mounts_work(), reason="unshare --mount is not permitted here")
+needs_private_mounts = pytest.mark.skipif(mount_ns_problem() is not None, reason=mount_ns_problem() or "")
 
 
 def test_up_then_down_is_one_call(tmp_path: Path) -> None:
