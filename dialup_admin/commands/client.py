@@ -11,7 +11,7 @@ from dialup_admin.commands.prompts import ask_new_secret
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import client as core
 from dialup_admin.core.plan import apply, display
-from dialup_admin.errors import UserError
+from dialup_admin.errors import BadInput, UserError
 from dialup_admin.model import SPEEDS
 
 PLACEHOLDER = "********"  # what a --dry-run plans with instead of asking for the password
@@ -20,8 +20,13 @@ PLACEHOLDER = "********"  # what a --dry-run plans with instead of asking for th
 def _read_password(app: AppContext, c: core.Client, from_stdin: bool, new: bool) -> str | None:
     """The PAP password: stdin, or kept from pap-secrets, or asked twice (hidden). Never argv."""
     if from_stdin:
-        data = sys.stdin.readline()
-        return core.password(data[:-1] if data.endswith("\n") else data)
+        raw = sys.stdin.buffer.readline()  # bytes: text mode fails on a non-UTF-8 byte with a traceback
+        raw = raw[:-1] if raw.endswith(b"\n") else raw
+        try:
+            data = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadInput("--password-stdin: the password is not valid UTF-8") from None
+        return core.password(data)
     if not new and core.has_saved_secret(app.paths, c):
         app.say(f"Keeping the saved password of {c.user} for {c.peer} (--new-password to change it).")
         return None

@@ -20,7 +20,6 @@ def rollback(paths: Paths, echo: Callable[[str], None]) -> journals.Journal | No
     The whole journal is checked first: a damaged one is refused and nothing is restored.
     """
     with RunLock(paths):
-        journals.drop_empty_leftovers(paths)
         journal = journals.newest(paths)
         if journal is None:
             return None

@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import stat
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -231,13 +232,24 @@ def load(paths: Paths, jdir: Path) -> Journal:
     return Journal(jdir, label, when, committed, entries, undo)
 
 
+LEFTOVER = "a run interrupted before it changed anything"
+
+
 def newest(paths: Paths) -> Journal | None:
-    """The newest journal, checked; folders left empty by a run killed at its start are skipped."""
-    for jdir in reversed(journal_dirs(paths)):
-        if _is_empty_leftover(jdir):
-            continue
-        return load(paths, jdir)
-    return None
+    """The newest journal, checked; None when there is none.
+
+    A folder a run killed before its first manifest write left is a journal with nothing
+    to restore (:data:`LEFTOVER`): undoing it only removes the folder, so ``rollback``
+    never skips past an interrupted run to the apply before it.
+    """
+    dirs = journal_dirs(paths)
+    if not dirs:
+        return None
+    jdir = dirs[-1]
+    if _is_empty_leftover(jdir):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.lstat(jdir).st_mtime))
+        return Journal(jdir, LEFTOVER, when, False, [], [])
+    return load(paths, jdir)
 
 
 def _precheck(paths: Paths, journal: Journal) -> None:
@@ -264,14 +276,6 @@ def undo_journal(paths: Paths, journal: Journal) -> list[str]:
     return done
 
 
-def drop_empty_leftovers(paths: Paths) -> None:
-    """Remove journal folders a run killed before its first write left (they hold nothing)."""
-    for jdir in reversed(journal_dirs(paths)):
-        if not _is_empty_leftover(jdir):
-            break
-        shutil.rmtree(jdir)
-
-
 def recover(paths: Paths, say: Callable[[str], None]) -> int:
     """Undo the runs that were killed part-way (their journals never committed), newest first.
 
@@ -285,15 +289,14 @@ def recover(paths: Paths, say: Callable[[str], None]) -> int:
     count = 0
     with RunLock(paths):
         while True:
-            drop_empty_leftovers(paths)
-            dirs = journal_dirs(paths)
-            if not dirs:
-                break
-            journal = load(paths, dirs[-1])
-            if journal.committed:
+            journal = newest(paths)
+            if journal is None or journal.committed:
                 break
             done = undo_journal(paths, journal)
             count += 1
-            say(f"note: undid the interrupted {journal.label} of {journal.time} first "
-                f"({len(done)} file(s) put back; journal {journal.dir.name})")
+            if journal.label == LEFTOVER:
+                say(f"note: removed journal {journal.dir.name} of {LEFTOVER}")
+            else:
+                say(f"note: undid the interrupted {journal.label} of {journal.time} first "
+                    f"({len(done)} file(s) put back; journal {journal.dir.name})")
     return count
