@@ -43,7 +43,7 @@ def not_serial(name: str) -> str | None:
         return "a console device"
     if name.startswith("tty"):
         return "a virtual console"
-    return "a memory device (like /dev/null)"
+    return "a memory device"
 
 
 def dialin_tty(value: str) -> str:
