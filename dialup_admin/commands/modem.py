@@ -39,6 +39,11 @@ def _parse_line(spec: str) -> tuple[str, str | None]:
 @click.option("--connect-speed", type=click.IntRange(min=50), help="Speed reported in CONNECT (default: --bps or 33600).")
 @click.option("--ring-interval", type=click.FloatRange(min=0.1), default=3.0, show_default=True, help="Seconds between RINGs.")
 @click.option("--dead", multiple=True, metavar="NUMBER", help="A line without dial tone (ATD gives NO DIALTONE).")
+@click.option("--direct", "direct", multiple=True, metavar="A-B",
+              help="Cable two modems to each other without an exchange (no dial tone, no RING), as a "
+                   "direct line is wired: 11-21.")
+@click.option("--no-voice", "no_voice", multiple=True, metavar="NUMBER",
+              help="A modem without voice mode (ERROR to AT+FCLASS=8).")
 @pass_app
 def simulate_line(
     app: AppContext,
@@ -47,16 +52,21 @@ def simulate_line(
     connect_speed: int | None,
     ring_interval: float,
     dead: tuple[str, ...],
+    direct: tuple[str, ...],
+    no_voice: tuple[str, ...],
 ) -> None:
     """Simulate Hayes modems on one phone line, on pseudo-terminals, until Ctrl-C.
 
     Each --line gets a modem on its own pty; PORT becomes a symlink to it, so mgetty,
     pppd, chat or minicom can use PORT like a serial port with a modem. Dialing
     another line's number rings it; after ATA (or S0 auto-answer) both get CONNECT
-    and data flows both ways. Symlinks are removed on exit.
+    and data flows both ways. Symlinks are removed on exit. A --direct pair has no
+    exchange: the caller hears a dial tone only while the other modem plays one in
+    voice mode (dialup-admin answer does), its digits are reported as <DLE><digit>.
 
     \b
       dialup-admin simulate-line --line /dev/ttyV0=11 --line /dev/ttyV1=12 --bps 33600
+      dialup-admin simulate-line --line /dev/ttyV0=11 --line /dev/ttyV1=21 --direct 11-21
     """
     numbers: dict[str, str | None] = {}
     for spec in lines:
@@ -67,6 +77,12 @@ def simulate_line(
     for number in dead:
         if number not in numbers:
             raise BadInput(f"--dead {number}: no --line has that number")
+    pairs: list[tuple[str, str]] = []
+    for spec in direct:
+        a, sep, b = spec.partition("-")
+        if not sep or not a or not b:
+            raise BadInput(f"bad --direct {spec!r}: write two numbers joined by '-', such as 11-21")
+        pairs.append((a, b))
 
     if app.dry_run:
         for number, link in numbers.items():
@@ -79,7 +95,7 @@ def simulate_line(
 
     line = PhoneLine(
         numbers, bps=bps, connect_speed=connect_speed, ring_interval=ring_interval, dead=dead, log=log,
-        trace=app.verbose > 0,
+        trace=app.verbose > 0, direct=pairs, no_voice=no_voice,
     )
 
     def ready(pl: PhoneLine) -> None:
