@@ -1,0 +1,76 @@
+"""Direct lines (no telephone exchange): what ``answer`` needs from the recorded setup.
+
+``setup-server --tty ttyACM0:direct`` records the line as direct in server.json with
+the answering settings (:class:`~dialup_admin.model.DirectSettings`); ``dialup-admin
+answer ttyACM0`` reads them back here, so the init's command line stays short.
+Reading only.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dialup_admin.core.state import load_server_json
+from dialup_admin.errors import BadInput
+from dialup_admin.model import DirectSettings, tty_name
+from dialup_admin.modem import tones
+from dialup_admin.modem.answer import AnswerConfig
+from dialup_admin.paths import Paths
+
+PPPD = "/usr/sbin/pppd"
+
+
+def port_of(paths: Paths, tty: str) -> tuple[str, str]:
+    """``(name, port path)``: ``ttyS1`` or ``/dev/ttyS1`` is the device under the root; any
+    other absolute path (a symlink such as /dev/serial/by-id/..., a simulated port) is used as is."""
+    if tty.startswith("/") and not (tty.startswith("/dev/") and "/" not in tty[len("/dev/"):]):
+        name = os.path.basename(tty)
+        if not name:
+            raise BadInput(f"bad port {tty!r}")
+        return name, tty
+    name = tty_name(tty)
+    return name, str(paths.dev(name))
+
+
+def settings_json(settings: DirectSettings) -> dict[str, Any]:
+    return {"dial_tone": settings.dial_tone, "number": settings.number,
+            "dial_timeout": settings.dial_timeout, "connect_timeout": settings.connect_timeout}
+
+
+def saved_settings(paths: Paths, name: str) -> dict[str, Any]:
+    """What setup-server recorded for ``name``: the direct settings when it is a direct line,
+    the port speed and pppd in any case. Empty when nothing is set up."""
+    data = load_server_json(paths) or {}
+    out: dict[str, Any] = {}
+    speed = (data.get("mgetty") or {}).get("speed") if isinstance(data.get("mgetty"), dict) else None
+    if isinstance(speed, int):
+        out["speed"] = speed
+    if isinstance(data.get("pppd"), str):
+        out["pppd"] = data["pppd"]
+    lines = [d for d in data.get("lines", []) if isinstance(d, dict) and d.get("tty") == name]
+    direct = data.get("direct")
+    if lines and lines[0].get("direct") and isinstance(direct, dict):
+        out.update({k: direct[k] for k in ("dial_tone", "number", "dial_timeout", "connect_timeout") if k in direct})
+        out["no_dial_tone"] = direct.get("dial_tone") is None
+    return out
+
+
+def answer_config(settings: dict[str, Any]) -> AnswerConfig:
+    """The answering cycle's settings from recorded and given ones; BadInput for bad values."""
+    try:
+        tone = None if settings.get("no_dial_tone") else tones.parse_tone(
+            str(settings.get("dial_tone") or tones.NORTH_AMERICA))
+        kwargs: dict[str, Any] = {"tone": tone, "number": settings.get("number")}
+        for key in ("dial_timeout", "connect_timeout", "init"):
+            if settings.get(key) is not None:
+                kwargs[key] = settings[key]
+        return AnswerConfig(**kwargs)
+    except (ValueError, TypeError) as exc:
+        raise BadInput(str(exc)) from None
+
+
+def describe(cfg: AnswerConfig) -> str:
+    tone = f"dial tone {tones.tone_name(cfg.tone)} Hz" if cfg.tone else "no dial tone (blind-dialing callers)"
+    number = f"number {cfg.number}" if cfg.number else "any number"
+    return f"{tone}, {number}, dial timeout {cfg.dial_timeout:g} s, connect timeout {cfg.connect_timeout} s"
