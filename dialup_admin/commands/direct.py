@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -81,6 +82,27 @@ def answer(app: AppContext, tty: str, dial_tone: str | None, no_dial_tone: bool 
     log = runner.AnswerLog(app.paths, name, echo)
     # Returns only when stopped by a signal; a call ends in pppd, which this process becomes.
     runner.run(app.paths, port, name, cfg, pppd_argv=runner.pppd_argv(pppd_path), speed=port_speed, log=log)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def setup_options(func: F) -> F:
+    """setup-server's options for its direct lines (kept on later runs when not given again)."""
+    for option in reversed([
+        click.option("--dial-tone", "dial_tone", metavar="HZ[+HZ]",
+                     help="Direct lines: the dial tone answer plays (default 350+440; 425 in Europe)."),
+        click.option("--no-dial-tone", "no_dial_tone", is_flag=True, default=None,
+                     help="Direct lines: the modem has no voice mode; answer blind-dialing (X3) callers on a timer."),
+        click.option("--number", "number", metavar="DIGITS",
+                     help="Direct lines: answer only callers that dial this number (default: any)."),
+        click.option("--dial-timeout", "dial_timeout", type=click.IntRange(1, 3600), metavar="SECONDS",
+                     help="Direct lines: seconds of dial tone waiting for a first digit before a reset (default 60)."),
+        click.option("--connect-timeout", "connect_timeout", type=click.IntRange(5, 255), metavar="SECONDS",
+                     help="Direct lines: seconds ATA waits for the caller's carrier (default 30)."),
+    ]):
+        func = option(func)
+    return func
 
 
 COMMANDS: list[click.Command] = [answer]

@@ -74,3 +74,75 @@ def describe(cfg: AnswerConfig) -> str:
     tone = f"dial tone {tones.tone_name(cfg.tone)} Hz" if cfg.tone else "no dial tone (blind-dialing callers)"
     number = f"number {cfg.number}" if cfg.number else "any number"
     return f"{tone}, {number}, dial timeout {cfg.dial_timeout:g} s, connect timeout {cfg.connect_timeout} s"
+
+
+# --- setup-server --------------------------------------------------------------------
+
+SETTING_KEYS = ("dial_tone", "no_dial_tone", "number", "dial_timeout", "connect_timeout")
+VOICE_RECORD = "/var/lib/dialup-admin/voice-{tty}.json"
+
+
+def settings(paths: Paths, given: dict[str, object], have_direct: bool) -> DirectSettings:
+    """The direct lines' settings: the options given, else what the last setup-server recorded, else defaults."""
+    chosen = {k: v for k, v in given.items() if k in SETTING_KEYS and v is not None}
+    if not have_direct:
+        if chosen:
+            names = ", ".join("--" + k.replace("_", "-") for k in chosen)
+            raise BadInput(f"{names}: only for direct lines (give one as --tty TTY:direct)")
+        return DirectSettings()
+    if chosen.get("dial_tone") is not None and chosen.get("no_dial_tone"):
+        raise BadInput("--dial-tone and --no-dial-tone exclude each other")
+    data = load_server_json(paths) or {}
+    before = data.get("direct") if isinstance(data.get("direct"), dict) else {}
+    values: dict[str, Any] = {k: before[k] for k in ("dial_tone", "number", "dial_timeout", "connect_timeout")
+                              if isinstance(before, dict) and k in before}
+    for key in ("number", "dial_timeout", "connect_timeout"):
+        if key in chosen:
+            values[key] = chosen[key]
+    if "dial_tone" in chosen:
+        values["dial_tone"] = str(chosen["dial_tone"]).strip()
+    if chosen.get("no_dial_tone"):
+        values["dial_tone"] = None
+    try:
+        return DirectSettings(**values)
+    except TypeError:
+        raise BadInput("/etc/dialup-admin/server.json: the direct settings are damaged; give them again") from None
+
+
+def tool_command() -> str:
+    """How init starts this dialup-admin: the console script beside the running Python (a venv), else
+    the one on PATH, else ``python -m dialup_admin``."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / "dialup-admin"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("dialup-admin")
+    return os.path.abspath(found) if found else f"{sys.executable} -m dialup_admin"
+
+
+def voice_record(paths: Paths, tty: str) -> dict[str, Any] | None:
+    """What ``test-modem --voice`` last found on ``tty``'s modem, or None."""
+    import json
+
+    try:
+        data = json.loads(paths.of(VOICE_RECORD.format(tty=tty)).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def voice_notes(paths: Paths, server: Any) -> tuple[str, ...]:
+    """Warnings setup-server can give in advance: a direct line whose modem test-modem --voice
+    found without what the dial tone needs."""
+    if getattr(server.direct, "dial_tone", None) is None:
+        return ()
+    notes = []
+    for ln in server.direct_lines:
+        rec = voice_record(paths, ln.tty)
+        if rec is not None and rec.get("voice") is False:
+            notes.append(f"{ln.tty}: test-modem --voice found no voice mode on this modem "
+                         f"({rec.get('summary', 'no details')}); answer will fail: use --no-dial-tone")
+    return tuple(notes)

@@ -112,6 +112,16 @@ class Target:
         return [d["tty"] for d in self.lines]
 
     @property
+    def mgetty_ttys(self) -> list[str]:
+        """The lines mgetty answers (all but the direct ones)."""
+        return [d["tty"] for d in self.lines if not d.get("direct")]
+
+    @property
+    def direct_ttys(self) -> list[str]:
+        """The direct lines (no exchange), answered by dialup-admin answer."""
+        return [d["tty"] for d in self.lines if d.get("direct")]
+
+    @property
     def config_dir(self) -> str:
         return str((self.state or {}).get("mgetty_config_dir") or "/etc/mgetty")
 
@@ -226,6 +236,8 @@ def check_programs(t: Target) -> list[Finding]:
 
 
 def check_mgetty(t: Target) -> list[Finding]:
+    if t.lines and not t.mgetty_ttys:
+        return _ok("mgetty-autoppp", "only direct lines: mgetty is not needed")
     binary = str((t.state or {}).get("mgetty_binary") or "")
     candidates = [binary] if binary else list(mgetty_sys.CANDIDATES)
     for c in candidates:
@@ -306,7 +318,7 @@ def check_files(t: Target) -> list[Finding]:
         return []
     out: list[Finding] = []
     cfg = t.config_dir
-    login, f = _file(t, "login-config", f"{cfg}/login.config", 0o600)
+    login, f = _file(t, "login-config", f"{cfg}/login.config", 0o600) if t.mgetty_ttys else (None, [])
     out += f
     if login is not None and not f:
         lines = _autoppp_lines(login)
@@ -316,11 +328,12 @@ def check_files(t: Target) -> list[Finding]:
         elif not any(w.startswith("/") and w.endswith("pppd") and t.find_program(w) for w in lines[0]):
             out.append(Finding("login-config", ERROR, f"{cfg}/login.config names a pppd that does not exist",
                                "apt-get install ppp, then rerun setup-server"))
-    if not [x for x in out if x.check == "login-config"]:
+    if not [x for x in out if x.check == "login-config"] and t.mgetty_ttys:
         out.append(Finding("login-config", OK, f"{cfg}/login.config: /AutoPPP/ runs pppd, 0600 root:root"))
 
-    mc, f = _file(t, "mgetty-config", f"{cfg}/mgetty.config")
-    out += f or ([] if mc is None else [Finding("mgetty-config", OK, f"{cfg}/mgetty.config present")])
+    if t.mgetty_ttys:
+        mc, f = _file(t, "mgetty-config", f"{cfg}/mgetty.config")
+        out += f or ([] if mc is None else [Finding("mgetty-config", OK, f"{cfg}/mgetty.config present")])
 
     opts, f = _file(t, "ppp-options", "/etc/ppp/options")
     if opts is not None and not f:
@@ -347,10 +360,12 @@ def check_service(t: Target) -> list[Finding]:
         return []
     init = (t.state or {}).get("init")
     out: list[Finding] = []
+    if not t.mgetty_ttys:
+        return []  # direct lines only: check_direct
     if init == "inittab":
         data = t.read("/etc/inittab") or b""
         entries = inittab_fmt.entries(data)
-        for tty in t.ttys:
+        for tty in t.mgetty_ttys:
             if not any(e.action == "respawn" and "mgetty" in e.process and tty in e.process.split()
                        for e in entries):
                 out.append(Finding("service", ERROR, f"/etc/inittab has no mgetty respawn line for {tty}",
@@ -359,7 +374,7 @@ def check_service(t: Target) -> list[Finding]:
         if t.read("/etc/systemd/system/mgetty@.service") is None:
             out.append(Finding("service", ERROR, "/etc/systemd/system/mgetty@.service is missing",
                                "rerun dialup-admin setup-server"))
-        for tty in t.ttys:
+        for tty in t.mgetty_ttys:
             link = t.paths.of(f"/etc/systemd/system/getty.target.wants/mgetty@{tty}.service")
             if not link.is_symlink():
                 out.append(Finding("service", ERROR, f"mgetty@{tty}.service is not enabled",
@@ -368,11 +383,11 @@ def check_service(t: Target) -> list[Finding]:
         out.append(Finding("service", WARNING, "nothing keeps mgetty running (setup-server --init none)",
                            "rerun setup-server with --init inittab or --init systemd"))
     if not out:
-        out.append(Finding("service", OK, f"mgetty is started by {init} on {', '.join(t.ttys)}"))
+        out.append(Finding("service", OK, f"mgetty is started by {init} on {', '.join(t.mgetty_ttys)}"))
     if t.procs is None:
         out.append(Finding("mgetty-running", OK, "not checked: the tree has no /proc"))
         return out
-    for tty in t.ttys:
+    for tty in t.mgetty_ttys:
         if not any(p.program == "mgetty" and p.names_tty(tty) for p in t.procs):
             start = f"systemctl start mgetty@{tty}.service" if init == "systemd" else "telinit q"
             out.append(Finding("mgetty-running", ERROR, f"mgetty is not running on {tty}", start))
@@ -458,7 +473,7 @@ def check_mgetty_config(t: Target) -> list[Finding]:
         return []
     glob, ports = parse_mgetty_config(data)
     out: list[Finding] = []
-    for tty in t.ttys:
+    for tty in t.mgetty_ttys:
         eff = {**glob, **ports.get(tty, {})}
         chat = eff.get("init-chat", "")
         s7 = _register(chat, 7) or DEFAULT_S7
@@ -541,7 +556,7 @@ def _lock_findings(t: Target, tty: str) -> list[Finding]:
     if holder is None:
         return [Finding("stale-lock", WARNING, f"{lock} names pid {pid}, which is gone: dial-outs are refused",
                         f"rm {lock}")]
-    if holder.program not in ("mgetty", "pppd"):
+    if holder.program not in ("mgetty", "pppd") and not is_answer(holder, tty):
         return [Finding("port-locked", WARNING, f"{holder.program} (pid {pid}) holds {tty} ({lock})",
                         f"stop {holder.program} (kill {pid})")]
     return []
@@ -726,8 +741,90 @@ def check_hooks(t: Target) -> list[Finding]:
     return out
 
 
+# --- direct lines (no exchange: dialup-admin answer instead of mgetty) -----------------------
+
+
+def is_answer(p: Proc, tty: str) -> bool:
+    """Whether ``p`` is ``dialup-admin answer TTY`` (run as a console script, or python -m dialup_admin)."""
+    args = list(p.argv)
+    return "answer" in args and p.names_tty(tty) and any("dialup" in a for a in args[: args.index("answer")])
+
+
+def _lock_pid(t: Target, tty: str) -> int | None:
+    data = t.read(f"/var/lock/LCK..{tty}")
+    text = (data or b"").decode(errors="replace").strip()
+    return int(text) if text.isdigit() else None
+
+
+def check_direct(t: Target) -> list[Finding]:
+    """Each direct line: its answer service, nothing of mgetty's on it, its modem's voice mode when known."""
+    if not t.direct_ttys:
+        return []
+    out: list[Finding] = []
+    state = t.state or {}
+    init = state.get("init")
+    direct = state.get("direct") if isinstance(state.get("direct"), dict) else {}
+    tone_on = not isinstance(direct, dict) or direct.get("dial_tone", "350+440") is not None
+    entries = inittab_fmt.entries(t.read("/etc/inittab") or b"")
+    for tty in t.direct_ttys:
+        unit = f"dialup-answer@{tty}.service"
+        if init == "inittab" and not any(e.action == "respawn" and "answer" in e.process.split()
+                                         and tty in e.process.split() for e in entries):
+            out.append(Finding("answer-service", ERROR, f"/etc/inittab has no answer respawn line for {tty}",
+                               "rerun dialup-admin setup-server, then telinit q"))
+        elif init == "systemd" and not t.paths.of(f"/etc/systemd/system/multi-user.target.wants/{unit}").is_symlink():
+            out.append(Finding("answer-service", ERROR, f"{unit} is not enabled", f"systemctl enable --now {unit}"))
+        elif init not in ("inittab", "systemd"):
+            out.append(Finding("answer-service", WARNING, f"nothing keeps answer running on {tty} (--init none)",
+                               "rerun setup-server with --init inittab or --init systemd"))
+        else:
+            out.append(Finding("answer-service", OK, f"answer is started by {init} on {tty}"))
+        if t.procs is not None:
+            holder = next((p for p in t.procs if p.pid == _lock_pid(t, tty)), None)
+            if any(is_answer(p, tty) for p in t.procs):
+                out.append(Finding("answer-running", OK, f"answer waits for a call on {tty}"))
+            elif holder is not None and holder.program == "pppd":
+                out.append(Finding("answer-running", OK, f"a call is up on {tty} (pppd pid {holder.pid})"))
+            else:
+                start = f"systemctl start {unit}" if init == "systemd" else "telinit q"
+                out.append(Finding("answer-running", ERROR, f"answer is not running on {tty}: nobody answers it",
+                                   f"{start} (dialup-admin logs {tty} says why it stopped)"))
+            for p in t.procs:
+                if p.program == "mgetty" and p.names_tty(tty):
+                    out.append(Finding("direct-mgetty", ERROR,
+                                       f"mgetty (pid {p.pid}) runs on {tty}, a direct line: it waits for a RING that "
+                                       "never comes, and holds the port",
+                                       f"systemctl disable --now mgetty@{tty}.service, or remove its inittab line"))
+        rec = voice_record(t, tty)
+        if rec is None:
+            out.append(Finding("voice-mode", OK, f"{tty}: the modem's voice mode is not known yet "
+                               f"(dialup-admin test-modem --voice /dev/{tty} tells)"))
+        elif rec.get("voice") is False and tone_on:
+            out.append(Finding("voice-mode", ERROR, f"{tty}: the modem has no voice mode for the dial tone "
+                               f"({rec.get('summary', 'test-modem --voice')})",
+                               "setup-server --tty TTY:direct --no-dial-tone (callers must dial blind, X3)"))
+        elif rec.get("voice") is False:
+            out.append(Finding("voice-mode", OK, f"{tty}: no voice mode; answering blind callers (--no-dial-tone)"))
+        else:
+            out.append(Finding("voice-mode", OK, f"{tty}: the modem plays the dial tone and reports digits "
+                               f"({rec.get('summary', 'test-modem --voice')})"))
+    return out
+
+
+def voice_record(t: Target, tty: str) -> dict[str, Any] | None:
+    """What ``test-modem --voice`` last recorded about ``tty``'s modem."""
+    import json
+
+    data = t.read(f"/var/lib/dialup-admin/voice-{tty}.json")
+    try:
+        rec = json.loads(data) if data is not None else None
+    except ValueError:
+        return None
+    return rec if isinstance(rec, dict) else None
+
+
 CHECKS: tuple[Check, ...] = (
-    check_kernel_ppp, check_programs, check_mgetty, check_setup, check_files, check_service,
+    check_kernel_ppp, check_programs, check_mgetty, check_setup, check_files, check_service, check_direct,
     check_pap_secrets, check_mgetty_config, check_port_users, check_addresses, check_sharing,
     check_dns, check_hooks,
 )
