@@ -261,3 +261,54 @@ def test_direct_pairs_are_checked() -> None:
             PhoneLine({"11": None, "21": None, "12": None}, direct=direct)
     with pytest.raises(BadInput):
         PhoneLine({"11": None}, no_voice=["12"])
+
+
+# --- test-modem --voice -------------------------------------------------------------------------
+
+from conftest import RunCli  # noqa: E402
+from dialup_admin.modem import selftest  # noqa: E402
+
+
+def test_pcm_formats_and_dtmf_events_of_real_listings() -> None:
+    conexant = ['0,"SIGNED PCM",8,0,(7200,8000,11025),(0),(0)', '1,"UNSIGNED PCM",8,0,(7200,8000,11025),(0),(0)',
+                '4,"G.711U",8,0,(8000),(0),(0)', '130,"IMA ADPCM",4,0,(7200,8000,11025),(0),(0)']
+    assert selftest.pcm_formats(conexant) == [0, 1]
+    rockwell = ['128,"8-BIT LINEAR",8,0,(7200,8000,11025),(0),(0)', '129,"16-BIT LINEAR",16,0,(8000),(0),(0)']
+    assert selftest.pcm_formats(rockwell) == [128]
+    assert selftest.pcm_formats(['1,"UNSIGNED PCM",8,0,(11025),(0),(0)']) == []
+    intel = ["'C' Feature Class", "DB860980", "0FEE0883", "BB863EE0"]  # Intel 536EX: DTMF (event 4) in all modes
+    assert selftest.dtmf_reported(intel) is True
+    assert selftest.dtmf_reported(["F7860980"]) is False
+    assert selftest.dtmf_reported(["ERROR"]) is None
+
+
+def test_test_modem_voice_on_a_voice_modem(tmp_path: Path, run: RunCli, root: Path) -> None:
+    (root / "var/lock").mkdir(parents=True)
+    with PhoneLine({"11": tmp_path / "ttyD0"}) as pl:
+        res = run("--json", "test-modem", pl.port("11"), "--voice")
+        assert res.exit_code == 0, res.output
+        events = list(pl.events)
+    import json as _json
+
+    report = _json.loads(res.stdout)
+    assert report["voice"]["voice"] is True and report["voice"]["dtmf"] == "yes"
+    names = [s["name"] for s in report["steps"]]
+    for step in ("voice mode", "8-bit PCM at 8 kHz", "off hook (voice)", "DTMF reporting", "play audio",
+                 "end of audio", "data mode"):
+        assert step in names
+    assert any("voice transmit ended" in e for e in events)
+    rec = _json.loads((root / "var/lib/dialup-admin/voice-ttyD0.json").read_text())
+    assert rec["voice"] is True and rec["tty"] == "ttyD0"
+
+
+def test_test_modem_voice_on_a_data_only_modem(tmp_path: Path, run: RunCli, root: Path) -> None:
+    (root / "var/lock").mkdir(parents=True)
+    with PhoneLine({"11": tmp_path / "ttyD0"}, no_voice=["11"]) as pl:
+        res = run("test-modem", pl.port("11"), "--voice")
+    assert res.exit_code == 1
+    assert "voice mode for a direct line's dial tone: NO" in res.output
+    assert "no class 8 (voice) among 0" in res.output
+    import json as _json
+
+    rec = _json.loads((root / "var/lib/dialup-admin/voice-ttyD0.json").read_text())
+    assert rec["voice"] is False and "AT+FCLASS=?" in rec["summary"]

@@ -10,6 +10,7 @@ from types import FrameType
 import click
 
 from dialup_admin.context import AppContext, pass_app
+from dialup_admin.core import direct as direct_core
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.modem import detect as detect_mod
 from dialup_admin.modem import selftest
@@ -144,6 +145,9 @@ def _speed(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
 @click.option("--speed", type=int, default=57600, show_default=True, callback=_speed, help="Port speed.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds to wait per command.")
 @click.option("--dial-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True, help="Seconds to wait for the dial result.")
+@click.option("--voice", is_flag=True,
+              help="Also check what a direct line's dial tone needs (V.253 voice mode: +FCLASS=8, +VSM, +VLS, "
+                   "+VTX, DTMF reports); the result is kept for setup-server and doctor.")
 @pass_app
 def test_modem(
     app: AppContext,
@@ -154,16 +158,21 @@ def test_modem(
     speed: int,
     timeout: float,
     dial_timeout: float,
+    voice: bool,
 ) -> None:
     """Check the modem on PORT the way the guide does in minicom, automated.
 
     Takes the port's UUCP lock (refusing a port mgetty or pppd holds), then: AT, ATZ,
     the init string, ATV0/ATV1, ATI0-4, ATX3 (blind dialing, the guide's ATX), an
-    optional ATDT, and ATH0. Exit status 0 when every step passed.
+    optional ATDT, and ATH0. Exit status 0 when every step passed. With --voice, also
+    the V.253 voice mode a direct line needs (the modem goes off hook for a moment and
+    plays half a second of dial tone); what it found is kept in
+    /var/lib/dialup-admin/voice-TTY.json for setup-server and doctor.
 
     \b
       dialup-admin test-modem /dev/ttyS1
       dialup-admin test-modem /dev/ttyS1 --dial 0123456789 --json
+      dialup-admin test-modem /dev/ttyACM0 --voice
     """
     if not init.upper().startswith("AT"):
         raise BadInput(f"bad --init {init!r}: an init string starts with AT")
@@ -180,7 +189,12 @@ def test_modem(
         timeout=timeout,
         dial_timeout=dial_timeout,
         log=app.debug if app.verbose else None,
+        voice=voice,
     )
+    if voice and report.voice:
+        note = direct_core.save_voice_record(app.paths, port, report.voice)
+        if note:
+            report.notes.append(note)
     if app.json:
         app.emit_json(report.to_json())
     else:

@@ -3,7 +3,9 @@
 ``setup-server --tty ttyACM0:direct`` records the line as direct in server.json with
 the answering settings (:class:`~dialup_admin.model.DirectSettings`); ``dialup-admin
 answer ttyACM0`` reads them back here, so the init's command line stays short.
-Reading only.
+``test-modem --voice`` keeps what it found about a modem's voice mode in
+``/var/lib/dialup-admin/voice-TTY.json`` (:func:`save_voice_record`, the only write
+here), read by setup-server and doctor.
 """
 
 from __future__ import annotations
@@ -146,3 +148,22 @@ def voice_notes(paths: Paths, server: Any) -> tuple[str, ...]:
             notes.append(f"{ln.tty}: test-modem --voice found no voice mode on this modem "
                          f"({rec.get('summary', 'no details')}); answer will fail: use --no-dial-tone")
     return tuple(notes)
+
+
+def save_voice_record(paths: Paths, port: str, info: dict[str, Any]) -> str | None:
+    """Keep what test-modem --voice found (atomically, 0644); a note when it could not be kept."""
+    import datetime as dt
+    import json
+
+    from dialup_admin.system import files, serial
+
+    tty = serial.lock_names(port)[-1]
+    record = {**info, "port": port, "tty": tty, "time": dt.datetime.now().isoformat(timespec="seconds")}
+    target = paths.of(VOICE_RECORD.format(tty=tty))
+    try:
+        files.ensure_dir(target.parent, 0o755)
+        files.atomic_write(target, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode(), 0o644,
+                           os.geteuid(), os.getegid())
+    except OSError as exc:
+        return f"could not keep the voice result in {VOICE_RECORD.format(tty=tty)}: {exc.strerror}"
+    return f"voice result kept in {VOICE_RECORD.format(tty=tty)} (for setup-server and doctor)"

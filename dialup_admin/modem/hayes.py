@@ -155,6 +155,8 @@ Action = Output | Dial | Answer | Online | Hangup | VoiceLine | VoiceTransmit
 # V.253 compression methods (AT+VSM=?) the simulated voice modem plays, all 8 bits at 8 kHz.
 VOICE_COMPRESSIONS = {0: "SIGNED PCM", 1: "UNSIGNED PCM"}
 VOICE_RATES = (8000,)
+VOICE_EVENTS = 0x18000000  # +VEM bits (bit 0 is the most significant of 32): 3 RING, 4 DTMF
+DTMF_EVENT = 1 << (31 - 4)
 
 
 # --- the interpreter ------------------------------------------------------------
@@ -175,6 +177,7 @@ class Settings:
     registers: dict[int, int] = field(default_factory=lambda: dict(DEFAULT_REGISTERS))
     vls: int = 0  # +VLS: 0 on hook, 1 off hook to the line (voice mode)
     vsm: tuple[int, int] = (1, 8000)  # +VSM: compression method, sample rate
+    vem: int = 0x18000000  # +VEM: events reported (bit 0 the most significant): RING (3), DTMF (4)
 
 
 _NUM = re.compile(r"\d*")
@@ -511,7 +514,17 @@ class Hayes:
             if arg == "?":
                 return [str(st.fclass)]
             return None
-        if name in ("VLS", "VSM") and st.fclass != 8:
+        if name in ("VLS", "VSM", "VEM") and st.fclass != 8:
+            return None
+        if name == "VEM":
+            # Events this modem can report, per voice mode (playback, record, command): RING, DTMF.
+            if arg == "=?":
+                return [f"{VOICE_EVENTS:08X}"] * 3
+            if arg == "?":
+                return [f"{st.vem:08X}"]
+            if arg.startswith("=") and re.fullmatch(r"[0-9A-Fa-f]{1,8}", arg[1:].strip()):
+                st.vem = int(arg[1:].strip(), 16) & VOICE_EVENTS
+                return []
             return None
         if name == "VLS":
             if arg == "=?":
@@ -567,6 +580,7 @@ def _copy(st: Settings) -> Settings:
         registers=dict(st.registers),
         vls=0,
         vsm=st.vsm,
+        vem=st.vem,
     )
 
 

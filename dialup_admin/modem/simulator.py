@@ -76,6 +76,7 @@ from types import TracebackType
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.modem import tones
 from dialup_admin.modem.hayes import (
+    DTMF_EVENT,
     Action,
     Answer,
     Dial,
@@ -898,7 +899,8 @@ class PhoneLine:
                 digit = m.dial_number[m.digits_sent]
                 m.digits_sent += 1
                 other = m.wire
-                if other is not None and other.state in (State.VOICE, State.VOICE_TX):
+                if other is not None and other.state in (State.VOICE, State.VOICE_TX) and \
+                        other.hayes.settings.vem & DTMF_EVENT:
                     self._send(other, bytes((DLE,)) + digit.encode())
                     self._event(f"{other.number} DTMF {digit}")
                 if m.digits_sent >= len(m.dial_number):
