@@ -9,6 +9,7 @@ import click
 
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.errors import BadInput, UserError
+from dialup_admin.lab import direct as direct_lab
 from dialup_admin.lab import scenario
 from dialup_admin.lab.transfer import MIB
 from dialup_admin.model import SPEEDS
@@ -35,8 +36,13 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option("--folder", type=click.Path(file_okay=False), metavar="DIR",
               help="Keep the logs in DIR (default: a temporary folder, removed when all passed).")
 @click.option("--keep", is_flag=True, help="Keep the log folder even when everything passed.")
+@click.option("--direct", is_flag=True,
+              help="A direct line instead: the caller's modem cabled to the server's, no exchange; "
+                   "dialup-admin answer plays the dial tone. The tool's dial and a stock pppd call, "
+                   "a caller hanging up in the dial tone, a wrong password.")
 @pass_app
-def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, folder: str | None, keep: bool) -> None:
+def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, folder: str | None, keep: bool,
+        direct: bool) -> None:
     """Prove the whole guide end to end: a server and a caller on a simulated phone line.
 
     Boots two user-mode Linux guests (kernels with PPP, running this machine's own
@@ -55,12 +61,17 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
       dialup-admin lab
       dialup-admin lab --calls 3 --bps 57600 --transfer 65536 --keep
       dialup-admin lab --json
+      dialup-admin lab --direct
     """
     if not app.paths.is_host:
         raise BadInput("lab runs in its own guests: --root does not apply to it")
     scenario.check_host()
+    if direct and calls != 1:
+        raise BadInput("--direct makes its own calls (the tool's dial, a stock pppd, a wrong password): "
+                       "--calls does not apply")
     if app.dry_run:
-        app.say(f"Would boot a server and a caller guest on a simulated line and make {calls} call(s); "
+        what = "on a direct line (no exchange)" if direct else "on a simulated line"
+        app.say(f"Would boot a server and a caller guest {what} and make {calls if not direct else 3} call(s); "
                 "nothing on this machine changes either way.")
         return
     if transfer is None:
@@ -69,8 +80,12 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
     # guests are stopped and the logs kept, instead of UML processes left running.
     old = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder,
-                              say=lambda line: app.say(line))
+        if direct:
+            report = direct_lab.run(bps=bps, keep=keep, transfer=transfer, folder=folder,
+                                    say=lambda line: app.say(line))
+        else:
+            report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder,
+                                  say=lambda line: app.say(line))
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
