@@ -56,13 +56,13 @@ remotename {STOCK_PEER}
 noauth
 noipdefault
 """
-STOCK_CHAT = f"""ABORT BUSY
+STOCK_CHAT = """ABORT BUSY
 ABORT "NO CARRIER"
 ABORT "NO DIALTONE"
 ABORT ERROR
 "" ATZ
 OK ATX4
-OK ATDT{NUMBER}
+OK ATDT{number}
 CONNECT ""
 """
 
@@ -145,8 +145,9 @@ echo "off hook, dial tone, hung up before dialing"
     return list(lab.line.events)[since:]
 
 
-def stock_call(lab: Lab, call: Call, user: User, transfer: int) -> Call:
-    """A stock pppd + chat caller (default LCP timers): up, ping, data both ways, then pppd stopped."""
+def stock_call(lab: Lab, call: Call, user: User, transfer: int, number: str = NUMBER) -> Call:
+    """A stock pppd + chat caller (default LCP timers) dials ``number``: up, ping, data both ways, then
+    pppd stopped. Works on an exchange line too (bench/direct_connect.py compares the two)."""
     client = call.client
     agent = lab.client(client)
     lab.say(f"== Call {call.number}: {client} dials with a stock pppd and chat (pppd's default timers)")
@@ -156,8 +157,9 @@ def stock_call(lab: Lab, call: Call, user: User, transfer: int) -> Call:
 cat > /etc/ppp/peers/{STOCK_PEER} <<'EOF'
 {STOCK_PEERS.format(user=user.name)}EOF
 cat > /etc/ppp/chat-{STOCK_PEER} <<'EOF'
-{STOCK_CHAT}EOF
-cat "$LAB_FOLDER/.stdin" >> /etc/ppp/pap-secrets; rc=$?; rm -f "$LAB_FOLDER/.stdin"; exit $rc
+{STOCK_CHAT.format(number=number)}EOF
+grep -q '^{user.name} {STOCK_PEER} ' /etc/ppp/pap-secrets || cat "$LAB_FOLDER/.stdin" >> /etc/ppp/pap-secrets
+rc=$?; rm -f "$LAB_FOLDER/.stdin"; exit $rc
 """, title=f"write /etc/ppp/peers/{STOCK_PEER}, /etc/ppp/chat-{STOCK_PEER}, its pap-secrets line (by hand)",
              timeout=30)
     lab.drain(client)

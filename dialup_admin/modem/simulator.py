@@ -152,6 +152,7 @@ class _Modem:
     dle: bool = False  # a DLE from the DTE awaits its second byte
     vtx_ending: bool = False  # <DLE><ETX> seen: OK once the buffer has played
     after_vtx: bytearray = field(default_factory=bytearray)  # commands typed after <DLE><ETX>
+    online_since: float | None = None  # CONNECT time, until the DTE's first data byte (logged once)
 
     @property
     def in_call(self) -> bool:
@@ -575,6 +576,9 @@ class PhoneLine:
             self._voice_data(m, data)
             return
         if m.state is State.ONLINE:
+            if m.online_since is not None:  # who speaks first after CONNECT, and when (PPP's first frame)
+                self._event(f"{m.number} first data {now - m.online_since:.3f} s after CONNECT ({len(data)} bytes)")
+                m.online_since = None
             m.escape.data(data, now)
             if self.bps:
                 m.line_queue += data
@@ -751,6 +755,7 @@ class PhoneLine:
                 m.escape = EscapeDetector(m.hayes.guard_time, m.hayes.escape_char)
                 m.escape.reset(now)
                 m.tokens, m.last_refill = 0.0, now
+                m.online_since = now
                 self._send(m, m.hayes.result(Result.CONNECT, self.connect_speed))
                 self._event(f"{m.number} CONNECT {self.connect_speed}")
             if m.state is State.ONLINE and m.escape.due(now):
