@@ -15,6 +15,8 @@ from dialup_admin.modem.answer import AnswerConfig
 from dialup_admin.system import answer as runner
 from dialup_admin.system.serial import baud_constant
 
+AUDIO_SPEED = 115200  # port speed for 8 kHz 8-bit audio: 80 kbit/s with start and stop bits
+
 
 @click.command("answer")
 @click.argument("tty")
@@ -27,7 +29,8 @@ from dialup_admin.system.serial import baud_constant
               help="Seconds of dial tone waiting for the first digit before the modem is reset (default 60).")
 @click.option("--connect-timeout", type=click.IntRange(5, 255), metavar="SECONDS",
               help="Seconds ATA waits for the caller's carrier (the modem's S7; default 30).")
-@click.option("--speed", type=int, metavar="BPS", help="Port speed (default: setup-server's --speed, else 57600).")
+@click.option("--speed", type=int, metavar="BPS",
+              help="Port speed (default: setup-server's --speed, at least 115200 when playing the dial tone).")
 @click.option("--init", "init", metavar="AT...", help=f"The modem's init string (default {AnswerConfig.init!r}).")
 @click.option("--pppd", "pppd", metavar="PATH", help="The pppd to start on CONNECT (default: setup-server's).")
 @pass_app
@@ -72,14 +75,21 @@ def answer(app: AppContext, tty: str, dial_tone: str | None, no_dial_tone: bool 
         baud_constant(port_speed)
     except UserError as exc:
         raise BadInput(str(exc)) from None
+    slow = cfg.tone is not None and port_speed < AUDIO_SPEED
+    if slow and speed is None:
+        # 8000 samples a second are 80 kbit/s on a serial line (10 bits a byte): the guide's 57600 is too slow.
+        port_speed = AUDIO_SPEED
     pppd_path = pppd or str(saved.get("pppd") or direct_core.PPPD)
     runner.check_pppd(pppd_path)
     if app.dry_run:
-        app.say(f"Would answer on {port} as a direct line ({direct_core.describe(cfg)}), then run "
+        app.say(f"Would answer on {port} at {port_speed} bps as a direct line ({direct_core.describe(cfg)}), then run "
                 f"{' '.join(runner.pppd_argv(pppd_path))} on it.")
         return
     echo = (lambda text: click.echo(text, err=True)) if app.verbose or sys.stderr.isatty() else None
     log = runner.AnswerLog(app.paths, name, echo)
+    if slow and speed is not None:
+        log(f"warning: at {port_speed} bps the dial tone cannot be played in real time "
+            f"(8000 samples a second need {AUDIO_SPEED} bps or more); USB modems do not mind")
     # Returns only when stopped by a signal; a call ends in pppd, which this process becomes.
     runner.run(app.paths, port, name, cfg, pppd_argv=runner.pppd_argv(pppd_path), speed=port_speed, log=log)
 
