@@ -8,7 +8,10 @@ once. On an mgetty line mgetty reads the caller's first LCP frame to recognise P
 (AutoPPP) and eats it; the caller sends it again only after its LCP restart timer (3 s).
 Real pppd in user-mode Linux guests through the modem simulator (no line-speed limit),
 the same stock caller in both (its peers file and chat script: dialup_admin/lab/direct.py).
-The simulator's events tell who spoke first after CONNECT, and when.
+"CONNECT to IP" is read off the line (the lab's PPP monitor: both sides have acknowledged
+IPCP); "to updetach" adds the caller's pppd detaching and the lab noticing (what a
+script running ``pppd ... updetach`` waits). The simulator's events also tell who spoke
+first after CONNECT, and when.
 
 Prints figures; asserts nothing. Run as root from the repository top:
 ``.venv/bin/python bench/direct_connect.py [calls]`` (default 5 calls each).
@@ -43,9 +46,9 @@ def first_frames(lab: Lab, since: int) -> dict[str, float]:
 def one_call(lab: Lab, n: int, number: str) -> dict[str, float]:
     since = len(lab.events)
     call = direct.stock_call(lab, Call(n, lab.client_names[0], USER.name, caller="stock"), USER, 0, number=number)
-    assert call.connect_to_ip is not None and call.atd_to_ip is not None
+    assert call.connect_to_ip is not None and call.atd_to_ip is not None and call.connect_to_ipcp is not None
     first = first_frames(lab, since)
-    return {"connect_to_ip": call.connect_to_ip, "atd_to_ip": call.atd_to_ip,
+    return {"connect_to_ipcp": call.connect_to_ipcp, "connect_to_ip": call.connect_to_ip, "atd_to_ip": call.atd_to_ip,
             "server_first": first.get(SERVER_NUMBERS[0], float("nan")),
             "caller_first": first.get(CLIENT_NUMBERS[0], float("nan"))}
 
@@ -85,13 +88,13 @@ def main() -> None:
     results = {"direct line: dialup-admin answer -> pppd": direct_line(calls),
                "mgetty line: mgetty AutoPPP -> pppd": mgetty_line(calls)}
     print(f"Stock pppd caller (chat, pppd's default LCP timers), {calls} calls each; median (min-max) seconds")
-    cols = (("connect_to_ip", "CONNECT to IP"), ("atd_to_ip", "ATD to IP"),
-            ("server_first", "server's 1st frame"), ("caller_first", "caller's 1st frame"))
+    cols = (("connect_to_ipcp", "CONNECT to IP"), ("connect_to_ip", "... to updetach"), ("atd_to_ip", "ATD to IP"),
+            ("server_first", "server's 1st frame"))
     print(f"  {'':<42}" + "".join(f"{label:<20}" for _, label in cols))
     for label, runs in results.items():
         print(f"  {label:<42}" + "".join(f"{cell([r[key] for r in runs]):<20}" for key, _ in cols))
-    print("  (1st frame: seconds from CONNECT to the first bytes each side's pppd sends; "
-          "a caller waits up to 1 s, pppd's connect-delay, for the server's)")
+    print("  (server's 1st frame: seconds from CONNECT to its pppd's first LCP frame; "
+          "a stock caller waits up to 1 s, pppd's connect-delay, for it)")
 
 
 if __name__ == "__main__":

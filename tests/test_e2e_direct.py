@@ -34,6 +34,7 @@ def test_lab_direct(tmp_path: Path) -> None:
         assert call["ok"] and call["local_ip"] == "192.168.32.2" and call["remote_ip"] == "192.168.32.1"
         assert call["rtt_ms"] > 0 and call["up_kbs"] > 0 and call["down_kbs"] > 0
         assert call["connect_to_ip"] is not None and call["connect_to_ip"] > 0
+        assert 0 < call["connect_to_ipcp"] <= call["connect_to_ip"]  # IPCP acknowledged both ways, on the line
     assert stock["caller"] == "stock pppd + chat"
     assert wrong["expect_refusal"] and wrong["refused"] and wrong["ok"]
     story = [
@@ -73,11 +74,12 @@ def test_lab_direct(tmp_path: Path) -> None:
         assert found >= 0, f"{text!r} missing (or out of order) in:\n{err}"
         at = found
     assert re.search(r"call 2 \(client as dreamcast, stock pppd \+ chat\): ok, dial to IP [0-9.]+ s, "
-                     r"CONNECT to IP [0-9.]+ s", err)
+                     r"CONNECT to IP [0-9.]+ s on the line, [0-9.]+ s to pppd's updetach", err)
     # The caller that hung up in the dial tone dialed no digit; answer noticed nothing and kept the tone on.
     events = (folder / "events.log").read_text()
     assert events.count(" 11 DTMF ") == 3 * len("5551234")  # three calls dialed; the fourth off-hook dialed nothing
     assert events.count(" 21 dial tone heard") == 4
+    assert " 11 ppp LCP ConfReq" in events and " 21 ppp PAP AuthReq" in events  # the line monitor
     answer_log = (folder / "server" / "answer-ttyS1.log").read_text()
     assert answer_log.count("digits 5551234") == 3 and "no CONNECT" not in answer_log
     assert answer_log.count("started on ttyS1") == 4

@@ -49,6 +49,7 @@ from types import TracebackType
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.lab.agent import AGENT_SCRIPT, HEARTBEAT, Agent, StepResult
 from dialup_admin.lab.guest import Guest, GuestError, module_dir, tool_command, uml_binary
+from dialup_admin.lab.pppmon import PppMonitor
 from dialup_admin.lab.transfer import MIB
 from dialup_admin.modem.simulator import PhoneLine
 from dialup_admin.paths import Paths
@@ -101,6 +102,8 @@ class Call:
     """From the caller's modem seeing ATD to dial having the link up with its addresses."""
     connect_to_ip: float | None = None
     """From the caller's modem saying CONNECT to the same (LCP, PAP, IPCP and dial's own polling)."""
+    connect_to_ipcp: float | None = None
+    """From CONNECT to both sides having acknowledged IPCP, read off the line (the lab's PPP monitor)."""
     local_ip: str | None = None
     remote_ip: str | None = None
     rtt_ms: float | None = None
@@ -208,6 +211,7 @@ class Lab:
         self._t0 = time.monotonic()
         self._transcript = open(self.folder / "transcript.log", "w", encoding="utf-8")  # noqa: SIM115
         self.events: list[tuple[float, str]] = []
+        self.ppp = PppMonitor()
         self._events_file = open(self.folder / "events.log", "w", encoding="utf-8")  # noqa: SIM115
         self.line: PhoneLine | None = None
         self.server: Agent | None = None
@@ -235,6 +239,9 @@ class Lab:
 
     def _event(self, text: str) -> None:
         now = time.monotonic()
+        number, _, what = text.partition(" ")
+        if what.startswith("CONNECT"):
+            self.ppp.reset(number)
         with self._lock:
             self.events.append((now, text))
             if not self._events_file.closed:
@@ -242,6 +249,11 @@ class Lab:
                 self._events_file.flush()
         if _SHOWN_EVENTS.search(text):
             self.say(f"  line: {self._describe(text)}")
+
+    def _monitor(self, number: str, data: bytes) -> None:
+        """The line monitor: each PPP negotiation frame a modem sends becomes an event (events.log)."""
+        for name in self.ppp.feed(number, data):
+            self._event(f"{number} ppp {name}")
 
     def _describe(self, event: str) -> str:
         number, _, what = event.partition(" ")
@@ -285,7 +297,7 @@ class Lab:
         # A direct lab cables the caller's modem to the server's: no exchange, no dial tone, no ring.
         wired = [(SERVER_NUMBERS[0], CLIENT_NUMBERS[0])] if self.direct else []
         self.line = PhoneLine(numbers, bps=self.bps, ring_interval=1.0, log=self._event, trace=True,
-                              direct=wired).start()
+                              direct=wired, monitor=self._monitor).start()
         server = Guest("server", AGENT_SCRIPT, folder=self.folder / "server",
                        serial=[self.line.pty(n) for n in SERVER_NUMBERS[:self.lines]])
         self.server = Agent(server)
@@ -491,6 +503,11 @@ done
             call.atd_to_ip = now - atd
         if connect is not None and result.ok:
             call.connect_to_ip = now - connect
+            acks = [self.event_time(f"{n} ppp IPCP ConfAck", connect) for n in (self.number_of[call.client],
+                                                                               *SERVER_NUMBERS[:self.lines])]
+            acked = [t for t in acks if t is not None]
+            if len(acked) >= 2:
+                call.connect_to_ipcp = sorted(acked)[1] - connect
         for kind, ip in _IP_RE.findall(result.output):
             setattr(call, f"{kind}_ip", ip)
         call.refused = not result.ok and "refused" in result.output
@@ -609,7 +626,8 @@ def summary(report: Report) -> Iterator[str]:
         if c.atd_to_ip is not None:
             parts.append(f"dial to IP {c.atd_to_ip:.1f} s")
         if c.connect_to_ip is not None and c.caller != "dialup-admin dial":
-            parts.append(f"CONNECT to IP {c.connect_to_ip:.2f} s")
+            wire = f"{c.connect_to_ipcp:.2f} s on the line, " if c.connect_to_ipcp is not None else ""
+            parts.append(f"CONNECT to IP {wire}{c.connect_to_ip:.2f} s to pppd's updetach")
         if c.local_ip:
             parts.append(f"{c.local_ip} <-> {c.remote_ip}")
         if c.rtt_ms is not None:

@@ -173,6 +173,8 @@ class PhoneLine:
     - ``direct``: pairs of numbers cabled to each other without an exchange (see the
       module's docstring); they cannot be dialed through the exchange.
     - ``no_voice``: numbers whose modem has no voice mode (``ERROR`` to ``+FCLASS=8``).
+    - ``monitor``: called with ``(number, data)`` for every chunk a modem sends down the line
+      in a call (a line monitor: the lab decodes PPP's negotiation from it).
     - ``log``: called with one line of text per event (also kept in :attr:`events`).
     - ``trace``: also log every command line a modem receives (``"11 command ATA"``).
 
@@ -194,6 +196,7 @@ class PhoneLine:
         trace: bool = False,
         direct: Iterable[tuple[str, str]] = (),
         no_voice: Iterable[str] = (),
+        monitor: Callable[[str, bytes], None] | None = None,
     ) -> None:
         if not numbers:
             raise BadInput("a phone line needs at least one number")
@@ -211,6 +214,7 @@ class PhoneLine:
                 raise BadInput(f"direct pair {a}-{b}: a modem cannot be cabled to itself")
             self.direct[a], self.direct[b] = b, a
         self.no_voice = set(no_voice)
+        self._monitor = monitor
         for n in self.no_voice:
             if n not in numbers:
                 raise BadInput(f"no_voice: {n} is not a number on this line")
@@ -579,6 +583,8 @@ class PhoneLine:
             if m.online_since is not None:  # who speaks first after CONNECT, and when (PPP's first frame)
                 self._event(f"{m.number} first data {now - m.online_since:.3f} s after CONNECT ({len(data)} bytes)")
                 m.online_since = None
+            if self._monitor is not None:
+                self._monitor(m.number, data)
             m.escape.data(data, now)
             if self.bps:
                 m.line_queue += data
