@@ -13,6 +13,7 @@ from dialup_admin.core import accounts as core
 from dialup_admin.core.accounts_report import report
 from dialup_admin.core.plan import Plan, apply, display
 from dialup_admin.commands.prompts import ask_new_secret
+from dialup_admin.completion import complete_user
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.system import accounts as sysacc
 
@@ -121,7 +122,7 @@ def adduser(app: AppContext, name: str, ip: str | None, uid: int | None, force: 
 
 
 @click.command("passwd")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_user)
 @password_options
 @pass_app
 def passwd(app: AppContext, name: str, password_stdin: bool, generate_password: bool, allow_weak: bool) -> None:
@@ -147,7 +148,7 @@ def passwd(app: AppContext, name: str, password_stdin: bool, generate_password: 
 
 
 @click.command("deluser")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_user)
 @pass_app
 def deluser(app: AppContext, name: str) -> None:
     """Remove a dial-in user: its pap-secrets entry and its account, together.

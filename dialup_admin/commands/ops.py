@@ -8,6 +8,7 @@ import time
 
 import click
 
+from dialup_admin.completion import complete_tty
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import doctor as doctor_core
 from dialup_admin.core import logs as logs_core
@@ -99,7 +100,7 @@ def mgetty_log_path(paths: Paths, tty: str) -> str:
 
 
 @click.command("logs")
-@click.argument("tty")
+@click.argument("tty", shell_complete=complete_tty)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines as they come (Ctrl-C ends).")
 @click.option("-n", "--lines", "count", type=int, default=200, show_default=True,
               help="How many of the latest lines to show first (0: all).")

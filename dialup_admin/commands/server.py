@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from dialup_admin.completion import complete_tty
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import rollback as rollback_core
 from dialup_admin.core import sharing
@@ -39,7 +40,7 @@ def find_pppd(paths: Paths) -> str:
 
 
 @click.command("setup-server")
-@click.option("--tty", "ttys", multiple=True, required=True, metavar="TTY[=LOCAL:REMOTE]",
+@click.option("--tty", "ttys", multiple=True, required=True, metavar="TTY[=LOCAL:REMOTE]", shell_complete=complete_tty,
               help="A modem line, such as ttyS1 (repeat for more lines). Addresses are taken from the pool "
                    "unless given as ttyS1=192.168.32.1:192.168.32.2.")
 @click.option("--pool", default=DEFAULT_POOL, show_default=True,
