@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from dialup_admin import __version__
 from dialup_admin.context import AppContext, shared_options
@@ -75,6 +76,11 @@ class Cli(click.Group):
             if found is not None:
                 return found
         return None
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        # Command names from the table: Tab after "dialup-admin" must not import every command.
+        names = [CompletionItem(n, help=REGISTRY[n][1]) for n in self.list_commands(ctx) if n.startswith(incomplete)]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, REGISTRY[name][1]) for name in self.list_commands(ctx)]

@@ -223,3 +223,12 @@ def test_completion_of_a_damaged_tree_offers_nothing(tmp_path: Path, ports_root:
 def test_zsh_and_fish_scripts(shell: str) -> None:
     text = completions.script(shell)
     assert completions.COMPLETE_VAR in text and f"{shell}_complete" in text
+
+
+def test_tab_after_the_program_name_imports_no_command() -> None:
+    """Every Tab starts the program: command names come from the registry, not from importing all."""
+    probe = ("import sys, click; from dialup_admin.cli import cli;"
+             " items = cli.shell_complete(click.Context(cli, info_name='dialup-admin'), '');"
+             " print(len(items), sorted(m for m in sys.modules if m.startswith('dialup_admin.commands.')))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.split(" ", 1) == [str(len(REGISTRY)), "[]\n"]
