@@ -89,7 +89,7 @@ def unescape(roff: str) -> str:
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_page_says_what_help_says(name: str) -> None:
     page = unescape(manpages.command_page(cli, name, REGISTRY[name][1], FACTS[name]))
-    ctx = click.Context(cli, info_name="dialup-admin")
+    ctx = manpages.root_context(cli)
     cmd = cli.get_command(ctx, name)
     assert cmd is not None
     sub = click.Context(cmd, info_name=name, parent=ctx)
@@ -111,7 +111,7 @@ def test_main_page_lists_commands_and_global_options() -> None:
     main = unescape(pages["dialup-admin.8"])
     for name in REGISTRY:
         assert f"dialup-admin-{name}\\fR(8)" in main
-    for opt in ("--root DIR", "--dry-run", "--diff", "--json", "--version"):
+    for opt in ("--root DIR", "--dry-run", "--diff", "--json", "--version", "-h, --help"):
         assert opt in main
     assert "/var/lib/dialup-admin/" in main and ".SH UNDO" in main
 

@@ -156,6 +156,8 @@ FACTS: dict[str, Facts] = {
         writes=(Written("/tmp/dialup-lab-* (or --folder DIR)",
                         "the log folder: transcript.log, events.log, report.json, per guest syslog.log, "
                         "mgetty-ttyS1.log and steps/; removed when all passed, kept when something failed"),),
+        undo="Nothing to undo on this machine (the guests' /etc is their own); a log folder kept "
+             "after a failure is removed with rm -r.",
         exit_status="0 every call passed, 1 one failed.",
     ),
     "doctor": Facts(exit_status="0 all ok, 1 warnings, 2 errors."),

@@ -83,8 +83,13 @@ def files_roff(writes: tuple[Written, ...]) -> list[str]:
     return out
 
 
+def root_context(group: click.Group) -> click.Context:
+    """The context the program runs in: its settings (``-h``/``--help``) as at run time."""
+    return click.Context(group, info_name=PROG, **group.context_settings)
+
+
 def _command_ctx(group: click.Group, name: str) -> tuple[click.Context, click.Command]:
-    parent = click.Context(group, info_name=PROG)
+    parent = root_context(group)
     cmd = group.get_command(parent, name)
     if cmd is None:
         raise LookupError(f"no command {name}")
@@ -103,7 +108,8 @@ def command_page(group: click.Group, name: str, summary: str, facts: Facts) -> s
               f"The global options (\\fB\\-\\-root\\fR \\fIDIR\\fR and others) are in \\fB{PROG}\\fR(8)."]
     lines += [".SH FILES"]
     if facts.writes:
-        lines += [".PP", "What the command writes (below \\fIDIR\\fR with \\fB\\-\\-root\\fR \\fIDIR\\fR):",
+        lines += [".PP", "What the command writes (with \\fB\\-\\-root\\fR \\fIDIR\\fR, the files of /etc and "
+                  "/var are those below \\fIDIR\\fR):",
                   *files_roff(facts.writes)]
     else:
         lines += [".PP", "Writes nothing: the command only reads."]
@@ -130,7 +136,7 @@ def see_also(pages: list[str]) -> str:
 
 def main_page(group: click.Group, commands: dict[str, str]) -> str:
     """``dialup-admin(8)``: the global options, the commands, the tool's own files, undo."""
-    ctx = click.Context(group, info_name=PROG)
+    ctx = root_context(group)
     lines = header(PROG)
     lines += [".SH NAME", f"{PROG} \\- {esc((group.help or '').splitlines()[0].rstrip('.'))}"]
     lines += [".SH SYNOPSIS", f"\\fB{PROG}\\fR [\\fIGLOBAL OPTIONS\\fR] \\fICOMMAND\\fR [\\fIOPTIONS\\fR] [\\fIARGS\\fR]"]
