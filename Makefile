@@ -14,7 +14,7 @@ APT_PACKAGES := python3 python3-venv python3-click python3-jinja2 python3-pexpec
 	nftables iproute2 build-essential dpkg-dev passwd login util-linux procps strace ca-certificates \
 	$(DEB_PACKAGES)
 # `make deb` (Debian's own tooling) and its test (a fresh Debian 12 chroot, man, completion).
-DEB_PACKAGES := debhelper dh-python pybuild-plugin-pyproject python3-all lintian debootstrap man-db bash-completion
+DEB_PACKAGES := debhelper dh-python pybuild-plugin-pyproject python3-all lintian debootstrap man-db
 
 .PHONY: all demo test test-fast typecheck bench deps clean mgetty-src deb
 
