@@ -28,6 +28,7 @@ MAX_SECRET = 48  # radiusclient.h MAX_SECRET_LENGTH
 MAX_HOST = 63  # the servers file's host field (AUTH_ID_LEN - 1)
 SERVERS_LINE = 127  # rc_find_server reads the servers file in 128-byte lines
 MIN_SECRET = 8
+UNSAFE = "\"'\\$#`{}"  # clients.conf would read these as quotes, escapes, ${variables} or comments
 
 _HOST_RE = re.compile(r"^(?=.{1,63}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -94,8 +95,9 @@ def secret_from_bytes(data: bytes, source: str) -> str:
     """The shared secret held in a file: one line; a single final newline is allowed.
 
     Refused: a newline inside, a NUL, blanks or other control characters (the servers
-    file splits on blanks), non-ASCII, more than 48 bytes (radiusclient cuts there),
-    fewer than 8.
+    file splits on blanks), non-ASCII, quotes, backslash, ``$``, ``#``, braces (FreeRADIUS's
+    clients.conf would read them as syntax), more than 48 bytes (radiusclient cuts
+    there), fewer than 8. The same secret thus reads the same on both sides.
     """
     body = data[:-1] if data.endswith(b"\n") else data
     if b"\0" in body:
@@ -107,6 +109,10 @@ def secret_from_bytes(data: bytes, source: str) -> str:
     if any(not 0x21 <= b <= 0x7E for b in body):
         raise BadInput(f"{source}: the secret holds blanks, control or non-ASCII characters "
                        "(pppd's RADIUS client splits its servers file on blanks); use printable ASCII")
+    odd = sorted({chr(b) for b in body if chr(b) in UNSAFE})
+    if odd:
+        raise BadInput(f"{source}: the secret holds {' '.join(odd)}, which FreeRADIUS's configuration would read "
+                       "as quoting, variables or a comment; use letters, digits and -_.,:;=+*/@%!?^~()[]<>&|")
     if len(body) > MAX_SECRET:
         raise BadInput(f"{source}: the secret is {len(body)} bytes; pppd's RADIUS client keeps only {MAX_SECRET}")
     if len(body) < MIN_SECRET:
