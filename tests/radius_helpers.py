@@ -164,6 +164,10 @@ class Radiusd:
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
 
+    def run(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        """Run a program in FreeRADIUS's network namespace."""
+        return subprocess.run(self.argv(*argv), capture_output=True, text=True, timeout=120)
+
     def radtest(self, user: str, password: str, secret: str = "testing123", nas_port: int = 1,
                 port: int = 1812) -> subprocess.CompletedProcess[str]:
         """FreeRADIUS's own radtest, from 127.0.0.1 (Debian's stock client "localhost").

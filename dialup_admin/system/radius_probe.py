@@ -53,7 +53,10 @@ def resolve(host: str) -> str | None:
 def _exchange(address: str, port: int, data: bytes, timeout: float, tries: int) -> bytes | None:
     """Send ``data`` up to ``tries`` times; the first datagram back from that server, or None."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.connect((address, port))  # only the server's replies reach this socket
+        try:
+            s.connect((address, port))  # only the server's replies reach this socket
+        except OSError:
+            return None  # no route there: as good as silent
         for _ in range(tries):
             try:
                 s.send(data)
