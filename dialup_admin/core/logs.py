@@ -20,7 +20,9 @@ from dialup_admin.paths import Paths
 SYSLOG_FILES = ("/var/log/syslog", "/var/log/messages", "/var/log/daemon.log")
 
 _MGETTY_RE = re.compile(r"^(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) (\S+)\s+(.*)$")
-_BSD_RE = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$")
+# The traditional format; busybox's syslogd puts the facility.level after the host.
+_BSD_RE = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) (?:[a-z0-9]+\.[a-z]+ )?"
+                     r"([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$")
 _ISO_RE = re.compile(
     r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)? (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$"
 )
