@@ -6,9 +6,11 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 STAMPS := .stamps
 # Everything the tool and its tests run for real: pppd/chat, mgetty, a kernel with PPP
-# (user-mode Linux), shadow-utils, busybox for the guests, nft, a compiler for mgetty.
+# (user-mode Linux), shadow-utils, busybox for the guests, nft, a compiler for mgetty,
+# FreeRADIUS and its radtest/radclient (the RADIUS pool; openssl checks SHA-512 crypt).
 APT_PACKAGES := python3 python3-venv ppp mgetty socat user-mode-linux busybox-static \
-	nftables iproute2 build-essential dpkg-dev passwd login util-linux procps strace ca-certificates
+	nftables iproute2 build-essential dpkg-dev passwd login util-linux procps strace ca-certificates \
+	freeradius freeradius-utils openssl
 
 .PHONY: all demo test test-fast typecheck bench deps clean mgetty-src
 
