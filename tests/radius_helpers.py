@@ -103,12 +103,19 @@ class Radiusd:
             pytest.skip(f"no mount or network namespaces here: {ok.stderr.decode().strip()}")
         self.holder = subprocess.Popen(["unshare", "-n", "--", "sleep", "3600"], stdin=subprocess.DEVNULL,
                                        start_new_session=True)
+        # Until unshare has run, the holder is still in our namespace: wait for its own.
+        ours = os.readlink("/proc/self/ns/net")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if subprocess.run(self.argv("ip", "link", "set", "lo", "up"), capture_output=True).returncode == 0:
-                return
-            time.sleep(0.05)
-        raise RuntimeError("could not bring up the namespace's loopback")
+            try:
+                if os.readlink(f"/proc/{self.holder.pid}/ns/net") != ours:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.01)
+        else:
+            raise RuntimeError("the network namespace did not appear")
+        subprocess.run(self.argv("ip", "link", "set", "lo", "up"), check=True, capture_output=True)
 
     def start(self, timeout: float = 60) -> Radiusd:
         self._namespace()

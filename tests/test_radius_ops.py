@@ -118,6 +118,21 @@ def test_doctor_asks_the_radius_servers(pool: Path, nas: Path, run: RunCli, tmp_
         assert "127.0.0.1:1812 not answering: callers are refused (not a wrong password)" in found[1]["message"]
 
 
+def test_fallback_probe_says_whether_radius_answers(pool: Path, nas: Path, run: RunCli, tmp_path: Path) -> None:
+    """The --radius-fallback wrapper's question: exit 0, load radius.so; exit 1, local accounts."""
+    res = run(*NAS_BASE, "--radius", "192.0.2.1", "--radius", "127.0.0.1", "--radius-secret-file",
+              str(secret_file(tmp_path, "testing123")), "--radius-fallback", "local")
+    assert res.exit_code == 0, res.output
+    probe = [sys.executable, "-m", "dialup_admin.system.radius_probe", "--root", str(nas)]
+    assert f"{probe[0]} -m dialup_admin.system.radius_probe /etc/ppp/radius/radiusclient.conf" in \
+        (nas / "etc/ppp/radius/pppd").read_text()
+    with Radiusd(pool, tmp_path / "radiusd.log") as radiusd:
+        assert radiusd.run(*probe).returncode == 0  # the backup answers
+        radiusd.stop()
+        assert radiusd.run(*probe).returncode == 1  # nobody: local accounts
+        assert radiusd.run(*probe, "/etc/ppp/radius/nope.conf").returncode == 2  # broken: the wrapper keeps RADIUS
+
+
 def test_doctor_radius_files(nas: Path, run: RunCli, tmp_path: Path) -> None:
     assert run(*NAS_BASE, "--radius", "127.0.0.1", "--radius-secret-file",
                str(secret_file(tmp_path, "testing123"))).exit_code == 0

@@ -141,13 +141,24 @@ def probe_config(config_path: str, servers_path: str, *, timeout: float = 2.0,
 
 
 def main(argv: list[str]) -> int:
-    """``python -m dialup_admin.system.radius_probe [CONFIG]``: 0 a server answers, 1 none, 2 no config."""
-    config = argv[0] if argv else nasfmt.CONFIG
+    """``python -m dialup_admin.system.radius_probe [--root DIR] [CONFIG]``: exit 0 when a RADIUS
+    server answers, 1 when none does, 2 when the configuration cannot be read."""
+    import argparse
+    from pathlib import Path
+
+    from dialup_admin.paths import Paths
+
+    parser = argparse.ArgumentParser(prog="dialup_admin.system.radius_probe")
+    parser.add_argument("--root", default="/")
+    parser.add_argument("config", nargs="?", default=nasfmt.CONFIG)
+    args = parser.parse_args(argv)
+    paths = Paths(Path(args.root))
     try:
+        config = str(paths.of(args.config))
         with open(config, "rb") as fh:
-            servers = nasfmt.parse_config(fh.read()).get("servers", nasfmt.SERVERS)
+            servers = str(paths.of(nasfmt.parse_config(fh.read()).get("servers", nasfmt.SERVERS)))
         results = probe_config(config, servers, status_only=True, first_only=True)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         print(f"radius-probe: {exc}", file=sys.stderr)
         return 2
     return 0 if any(r.status in (ANSWERS, BAD_SECRET) for r in results) else 1
