@@ -8,7 +8,10 @@ STAMPS := .stamps
 # Everything the tool and its tests run for real: pppd/chat, mgetty, a kernel with PPP
 # (user-mode Linux), shadow-utils, busybox for the guests, nft, a compiler for mgetty,
 # FreeRADIUS and its radtest/radclient (the RADIUS pool; openssl checks SHA-512 crypt).
-APT_PACKAGES := python3 python3-venv ppp mgetty socat user-mode-linux busybox-static \
+# The tool's libraries are Debian's own (python3-click, -jinja2, -pexpect), the versions the
+# .deb depends on; python3-hatchling builds the wheel (as pybuild does).
+APT_PACKAGES := python3 python3-venv python3-click python3-jinja2 python3-pexpect python3-hatchling \
+	ppp mgetty socat user-mode-linux busybox-static \
 	nftables iproute2 build-essential dpkg-dev passwd login util-linux procps strace ca-certificates \
 	freeradius freeradius-utils openssl
 
@@ -30,7 +33,10 @@ $(STAMPS)/apt: Makefile
 
 $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
 	@mkdir -p $(STAMPS)
-	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	@# The venv sees Debian's dist-packages: the suite runs on apt's click/jinja2/pexpect, and only
+	@# the test tools (pytest, hypothesis, mypy, build...) come from PyPI. An older venv without
+	@# them is made again.
+	grep -qsx 'include-system-site-packages = true' $(VENV)/pyvenv.cfg || { rm -rf $(VENV); $(PYTHON) -m venv --system-site-packages $(VENV); }
 	$(VENV)/bin/python -m pip install -q --upgrade pip
 	$(VENV)/bin/python -m pip install -q -e '.[test]'
 	@touch $@

@@ -12,7 +12,8 @@ from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import accounts as core
 from dialup_admin.core.accounts_report import report
 from dialup_admin.core.plan import Plan, apply, display
-from dialup_admin.errors import BadInput
+from dialup_admin.commands.prompts import ask_new_secret
+from dialup_admin.errors import BadInput, UserError
 from dialup_admin.system import accounts as sysacc
 
 F = Callable[..., Any]
@@ -54,8 +55,10 @@ def get_password(app: AppContext, name: str, from_stdin: bool, generate: bool, a
     elif app.dry_run:
         return "", False
     else:
-        password = click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True,
-                                err=True, show_default=False)
+        asked = ask_new_secret(f"Password for {name}")
+        if asked is None:
+            raise UserError("no password given: type it at the prompt, or use --password-stdin or --generate-password")
+        password = asked
     core.check_password(password, name, allow_weak)
     return password, False
 

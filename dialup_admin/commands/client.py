@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from dialup_admin.commands.prompts import ask_new_secret
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import client as core
 from dialup_admin.core.plan import apply, display
@@ -25,12 +26,10 @@ def _read_password(app: AppContext, c: core.Client, from_stdin: bool, new: bool)
         return None
     if app.dry_run:
         return PLACEHOLDER
-    try:
-        value = click.prompt(f"PAP password of {c.user}", hide_input=True, confirmation_prompt=True,
-                             err=True, show_default=False)
-    except click.Abort:
-        raise UserError("no password given: type it at the prompt, or pipe it in with --password-stdin") from None
-    return core.password(str(value))
+    value = ask_new_secret(f"PAP password of {c.user}")
+    if value is None:
+        raise UserError("no password given: type it at the prompt, or pipe it in with --password-stdin")
+    return core.password(value)
 
 
 @click.command("setup-client")
