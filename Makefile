@@ -6,13 +6,14 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 STAMPS := .stamps
 # Everything the tool and its tests run for real: pppd/chat, mgetty, a kernel with PPP
-# (user-mode Linux), shadow-utils, busybox for the guests, nft, a compiler for mgetty.
+# (user-mode Linux), shadow-utils, busybox for the guests, nft, a compiler for mgetty,
+# FreeRADIUS and its radtest/radclient (the RADIUS pool; openssl checks SHA-512 crypt).
 # The tool's libraries are Debian's own (python3-click, -jinja2, -pexpect), the versions the
 # .deb depends on; python3-hatchling builds the wheel (as pybuild does).
 APT_PACKAGES := python3 python3-venv python3-click python3-jinja2 python3-pexpect python3-hatchling \
 	ppp mgetty socat user-mode-linux busybox-static \
 	nftables iproute2 build-essential dpkg-dev passwd login util-linux procps strace ca-certificates \
-	$(DEB_PACKAGES)
+	freeradius freeradius-utils openssl $(DEB_PACKAGES)
 # `make deb` (Debian's own tooling) and its test (a fresh Debian 12 chroot, man, completion).
 DEB_PACKAGES := debhelper dh-python pybuild-plugin-pyproject python3-all lintian debootstrap man-db
 
