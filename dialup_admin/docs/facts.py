@@ -68,10 +68,16 @@ SERVER = Facts(
         Written("/etc/dialup-admin/nat.nft, /etc/sysctl.d/60-dialup-admin.conf",
                 "with --share-internet IFACE: the nftables table ip dialup_admin and ip_forward "
                 "(and dialup-admin-nat.service under systemd)", "0644"),
+        Written("/etc/ppp/radius/radiusclient.conf, /etc/ppp/radius/servers",
+                "with --radius HOST: pppd's radius.so configuration (servers in order, nas_identifier) and "
+                "the shared secret; options.TTY then loads the plugin", "0600 root"),
+        Written("/etc/ppp/radius/dictionary, /etc/ppp/radius/port-id-map",
+                "with --radius: the attributes radius.so reads and sends, NAS-Port per line", "0644"),
         *_journal(),
     ),
     undo="dialup-admin rollback restores every file this run changed, and the account databases "
-         "(run it again to step further back); setup-server --no-share-internet removes the NAT table.",
+         "(run it again to step further back); setup-server --no-share-internet removes the NAT table, "
+         "setup-server --no-radius the RADIUS files.",
 )
 
 ADDUSER = Facts(
@@ -159,6 +165,20 @@ FACTS: dict[str, Facts] = {
         undo="Nothing to undo on this machine (the guests' /etc is their own); a log folder kept "
              "after a failure is removed with rm -r.",
         exit_status="0 every call passed, 1 one failed.",
+    ),
+    "radius-server": Facts(
+        writes=(Written("/etc/freeradius/3.0/sites-available/dialup-admin, /etc/freeradius/3.0/mods-available/dialup-admin",
+                        "the pool's virtual server and its radutmp instance, linked in sites-enabled and "
+                        "mods-enabled", "0640 freerad"),
+                Written("/etc/freeradius/3.0/clients.conf", "a marked block: a client per --client NAME=ADDR "
+                        "with the shared secret", "0640 freerad"),
+                Written("/etc/freeradius/3.0/mods-config/files/authorize",
+                        "a marked block at the top: the users (adduser --radius) and the PPP defaults",
+                        "0640 freerad"),
+                Written("/etc/dialup-admin/radius.json", "what was set up (no secrets)", "0644"),
+                *_journal()),
+        undo="dialup-admin rollback puts every file back and restarts FreeRADIUS; deluser NAME --radius "
+             "for a user.",
     ),
     "doctor": Facts(exit_status="0 all ok, 1 warnings, 2 errors."),
     "sessions": Facts(),
