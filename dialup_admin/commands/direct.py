@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
+from dialup_admin.completion import complete_tty
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import direct as direct_core
 from dialup_admin.errors import BadInput, UserError
@@ -19,7 +20,7 @@ AUDIO_SPEED = 115200  # port speed for 8 kHz 8-bit audio: 80 kbit/s with start a
 
 
 @click.command("answer")
-@click.argument("tty")
+@click.argument("tty", shell_complete=complete_tty)
 @click.option("--dial-tone", "dial_tone", metavar="HZ[+HZ]",
               help="The dial tone to play: 350+440 (North America, the default), 425 (Europe), 350+450 (UK)...")
 @click.option("--no-dial-tone", "no_dial_tone", is_flag=True, default=None,

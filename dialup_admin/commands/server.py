@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
+from dialup_admin.completion import complete_tty
 from dialup_admin.context import AppContext, pass_app
+from dialup_admin.core import radius_nas, sharing
 from dialup_admin.core import rollback as rollback_core
-from dialup_admin.core import sharing
 from dialup_admin.core.accounts import ServiceAccounts, static_addresses
 from dialup_admin.core.plan import apply, display
 from dialup_admin.commands.direct import setup_options as direct_options
@@ -27,6 +28,7 @@ from dialup_admin.model import (
 )
 from dialup_admin.model import pool as parse_pool
 from dialup_admin.paths import Paths
+from dialup_admin.radius.nas import FALLBACK_CHOICES
 from dialup_admin.system import mgetty as mgetty_sys
 from dialup_admin.system.services import INIT_CHOICES, detect_init
 
@@ -43,6 +45,7 @@ def find_pppd(paths: Paths) -> str:
 
 @click.command("setup-server")
 @click.option("--tty", "ttys", multiple=True, required=True, metavar="TTY[:direct][=LOCAL:REMOTE]",
+              shell_complete=complete_tty,
               help="A modem line, such as ttyS1 (repeat for more lines). Addresses are taken from the pool "
                    "unless given as ttyS1=192.168.32.1:192.168.32.2. TTY:direct: the caller's modem is cabled "
                    "to this one without an exchange (dialup-admin answer plays the dial tone and answers).")
@@ -72,6 +75,15 @@ def find_pppd(paths: Paths) -> str:
 @click.option("--no-share-internet", "no_share", is_flag=True, help="Stop sharing: remove the NAT table and its files.")
 @click.option("--proxyarp/--no-proxyarp", "proxyarp", default=None,
               help="pppd answers ARP for callers on the LAN. Default: on when the pool lies inside a LAN of this host.")
+@click.option("--radius", "radius", multiple=True, metavar="HOST[:PORT]",
+              help="Check callers with this RADIUS server (pppd's radius.so) instead of pap-secrets; repeat for "
+                   "a backup, tried in order. Kept on later runs until --no-radius.")
+@click.option("--radius-secret-file", metavar="FILE",
+              help="File (mode 0600) holding the RADIUS shared secret on one line; never on the command line.")
+@click.option("--radius-fallback", type=click.Choice(FALLBACK_CHOICES), default=None,
+              help="local: when no RADIUS server answers, check callers against the local accounts instead "
+                   "of refusing them (default: none).")
+@click.option("--no-radius", is_flag=True, help="Stop using RADIUS: callers are checked by pap-secrets again.")
 @pass_app
 @direct_options
 def setup_server(
@@ -95,6 +107,10 @@ def setup_server(
     ppp_uid: int,
     fax_uid: int,
     no_accounts: bool,
+    radius: tuple[str, ...],
+    radius_secret_file: str | None,
+    radius_fallback: str | None,
+    no_radius: bool,
     dial_tone: str | None = None,
     no_dial_tone: bool | None = None,
     number: str | None = None,
@@ -117,6 +133,8 @@ def setup_server(
       /etc/ppp/ip-up.d/dialup-admin   session records (and ip-down.d; see dialup-admin sessions)
       with --share-internet: /etc/dialup-admin/nat.nft (nftables table dialup_admin),
       /etc/sysctl.d/60-dialup-admin.conf (ip_forward), dialup-admin-nat.service
+      with --radius: /etc/ppp/radius/ (radiusclient.conf and servers 0600, dictionary,
+      port-id-map) and plugin radius.so in each options.TTY
 
     \b
     Examples:
@@ -125,6 +143,7 @@ def setup_server(
       dialup-admin --root /srv/img setup-server --tty ttyS1
       dialup-admin setup-server --tty ttyS1 --dry-run --diff
       sudo dialup-admin setup-server --tty ttyS1 --share-internet eth0
+      sudo dialup-admin setup-server --tty ttyS1 --radius radius1 --radius radius2 --radius-secret-file /root/radius.secret
       sudo dialup-admin setup-server --tty ttyACM0:direct --dial-tone 425
     """
     kinds = [split_direct(t) for t in ttys]
@@ -153,6 +172,7 @@ def setup_server(
     if share is not None and not dns_addrs:
         dns_addrs = sharing.pick_dns(app.paths, lines)
     server = Server(lines=lines, pool=net, dns=dns_addrs, mgetty=settings, direct=direct)
+    nas = radius_nas.choose(app.paths, radius, radius_secret_file, no_radius, radius_fallback)
     app.require_root("setup-server")
     check_ttys_exist(app.paths, server)
     layout = mgetty_sys.detect(app.paths, mgetty_path) if server.mgetty_lines or mgetty_path else None
@@ -161,7 +181,8 @@ def setup_server(
                          share_internet=share,
                          proxyarp=sharing.pool_in_lan(app.paths, net) if proxyarp is None else proxyarp,
                          accounts=None if no_accounts else ServiceAccounts(ppp_gid, ppp_uid, fax_uid),
-                         tool=direct_core.tool_command(), notes=direct_core.voice_notes(app.paths, server))
+                         radius=nas, tool=direct_core.tool_command(),
+                         notes=direct_core.voice_notes(app.paths, server))
     plan = plan_server(app.paths, server, opts)
     display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
     if app.dry_run or not plan:
@@ -171,6 +192,9 @@ def setup_server(
     for ln in server.lines:
         kind = " (direct line: dialup-admin answer)" if ln.direct else ""
         app.say(f"  {ln.tty}: server {ln.local}, caller {ln.remote}{kind}")
+    if nas is not None:
+        app.say(f"  callers are checked by RADIUS: {', '.join(map(str, nas.servers))} (as {nas.nas_identifier})"
+                + ("; local accounts when none answers" if nas.fallback == "local" else ""))
     for n in plan.notes:
         app.say(f"  note: {n}")
 

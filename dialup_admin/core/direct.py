@@ -48,8 +48,9 @@ def saved_settings(paths: Paths, name: str) -> dict[str, Any]:
     speed = (data.get("mgetty") or {}).get("speed") if isinstance(data.get("mgetty"), dict) else None
     if isinstance(speed, int):
         out["speed"] = speed
-    if isinstance(data.get("pppd"), str):
-        out["pppd"] = data["pppd"]
+    for key in ("pppd", "answer_pppd"):  # the pppd login.config names (a RADIUS fallback wrapper) wins
+        if isinstance(data.get(key), str):
+            out["pppd"] = data[key]
     lines = [d for d in data.get("lines", []) if isinstance(d, dict) and d.get("tty") == name]
     direct = data.get("direct")
     if lines and lines[0].get("direct") and isinstance(direct, dict):

@@ -542,6 +542,12 @@ def check_port_users(t: Target) -> list[Finding]:
     return out
 
 
+def _is_answer(p: Proc, tty: str) -> bool:
+    from dialup_admin.core import direct_doctor
+
+    return direct_doctor.is_answer(p, tty)
+
+
 def _lock_findings(t: Target, tty: str) -> list[Finding]:
     lock = f"/var/lock/LCK..{tty}"
     data = t.read(lock)
@@ -556,7 +562,7 @@ def _lock_findings(t: Target, tty: str) -> list[Finding]:
     if holder is None:
         return [Finding("stale-lock", WARNING, f"{lock} names pid {pid}, which is gone: dial-outs are refused",
                         f"rm {lock}")]
-    if holder.program not in ("mgetty", "pppd") and not is_answer(holder, tty):
+    if holder.program not in ("mgetty", "pppd") and not _is_answer(holder, tty):
         return [Finding("port-locked", WARNING, f"{holder.program} (pid {pid}) holds {tty} ({lock})",
                         f"stop {holder.program} (kill {pid})")]
     return []
@@ -741,92 +747,24 @@ def check_hooks(t: Target) -> list[Finding]:
     return out
 
 
-# --- direct lines (no exchange: dialup-admin answer instead of mgetty) -----------------------
+def check_radius(t: Target) -> list[Finding]:
+    """RADIUS (setup-server --radius, radius-server): core/radius_doctor.py."""
+    from dialup_admin.core import radius_doctor
 
-
-def is_answer(p: Proc, tty: str) -> bool:
-    """Whether ``p`` is ``dialup-admin answer TTY`` (run as a console script, or python -m dialup_admin)."""
-    args = list(p.argv)
-    return "answer" in args and p.names_tty(tty) and any("dialup" in a for a in args[: args.index("answer")])
-
-
-def _lock_pid(t: Target, tty: str) -> int | None:
-    data = t.read(f"/var/lock/LCK..{tty}")
-    text = (data or b"").decode(errors="replace").strip()
-    return int(text) if text.isdigit() else None
+    return radius_doctor.check(t)
 
 
 def check_direct(t: Target) -> list[Finding]:
-    """Each direct line: its answer service, nothing of mgetty's on it, its modem's voice mode when known."""
-    if not t.direct_ttys:
-        return []
-    out: list[Finding] = []
-    state = t.state or {}
-    init = state.get("init")
-    direct = state.get("direct") if isinstance(state.get("direct"), dict) else {}
-    tone_on = not isinstance(direct, dict) or direct.get("dial_tone", "350+440") is not None
-    entries = inittab_fmt.entries(t.read("/etc/inittab") or b"")
-    for tty in t.direct_ttys:
-        unit = f"dialup-answer@{tty}.service"
-        if init == "inittab" and not any(e.action == "respawn" and "answer" in e.process.split()
-                                         and tty in e.process.split() for e in entries):
-            out.append(Finding("answer-service", ERROR, f"/etc/inittab has no answer respawn line for {tty}",
-                               "rerun dialup-admin setup-server, then telinit q"))
-        elif init == "systemd" and not t.paths.of(f"/etc/systemd/system/multi-user.target.wants/{unit}").is_symlink():
-            out.append(Finding("answer-service", ERROR, f"{unit} is not enabled", f"systemctl enable --now {unit}"))
-        elif init not in ("inittab", "systemd"):
-            out.append(Finding("answer-service", WARNING, f"nothing keeps answer running on {tty} (--init none)",
-                               "rerun setup-server with --init inittab or --init systemd"))
-        else:
-            out.append(Finding("answer-service", OK, f"answer is started by {init} on {tty}"))
-        if t.procs is not None:
-            holder = next((p for p in t.procs if p.pid == _lock_pid(t, tty)), None)
-            if any(is_answer(p, tty) for p in t.procs):
-                out.append(Finding("answer-running", OK, f"answer waits for a call on {tty}"))
-            elif holder is not None and holder.program == "pppd":
-                out.append(Finding("answer-running", OK, f"a call is up on {tty} (pppd pid {holder.pid})"))
-            else:
-                start = f"systemctl start {unit}" if init == "systemd" else "telinit q"
-                out.append(Finding("answer-running", ERROR, f"answer is not running on {tty}: nobody answers it",
-                                   f"{start} (dialup-admin logs {tty} says why it stopped)"))
-            for p in t.procs:
-                if p.program == "mgetty" and p.names_tty(tty):
-                    out.append(Finding("direct-mgetty", ERROR,
-                                       f"mgetty (pid {p.pid}) runs on {tty}, a direct line: it waits for a RING that "
-                                       "never comes, and holds the port",
-                                       f"systemctl disable --now mgetty@{tty}.service, or remove its inittab line"))
-        rec = voice_record(t, tty)
-        if rec is None:
-            out.append(Finding("voice-mode", OK, f"{tty}: the modem's voice mode is not known yet "
-                               f"(dialup-admin test-modem --voice /dev/{tty} tells)"))
-        elif rec.get("voice") is False and tone_on:
-            out.append(Finding("voice-mode", ERROR, f"{tty}: the modem has no voice mode for the dial tone "
-                               f"({rec.get('summary', 'test-modem --voice')})",
-                               "setup-server --tty TTY:direct --no-dial-tone (callers must dial blind, X3)"))
-        elif rec.get("voice") is False:
-            out.append(Finding("voice-mode", OK, f"{tty}: no voice mode; answering blind callers (--no-dial-tone)"))
-        else:
-            out.append(Finding("voice-mode", OK, f"{tty}: the modem plays the dial tone and reports digits "
-                               f"({rec.get('summary', 'test-modem --voice')})"))
-    return out
+    """Direct lines (no exchange: dialup-admin answer instead of mgetty): core/direct_doctor.py."""
+    from dialup_admin.core import direct_doctor
 
-
-def voice_record(t: Target, tty: str) -> dict[str, Any] | None:
-    """What ``test-modem --voice`` last recorded about ``tty``'s modem."""
-    import json
-
-    data = t.read(f"/var/lib/dialup-admin/voice-{tty}.json")
-    try:
-        rec = json.loads(data) if data is not None else None
-    except ValueError:
-        return None
-    return rec if isinstance(rec, dict) else None
+    return direct_doctor.check(t)
 
 
 CHECKS: tuple[Check, ...] = (
     check_kernel_ppp, check_programs, check_mgetty, check_setup, check_files, check_service, check_direct,
     check_pap_secrets, check_mgetty_config, check_port_users, check_addresses, check_sharing,
-    check_dns, check_hooks,
+    check_dns, check_hooks, check_radius,
 )
 
 
