@@ -174,3 +174,20 @@ def test_doctor_direct_line_findings(root: Path, run: RunCli) -> None:
         assert want in got, got
     text = run("doctor").output
     assert "fix: setup-server --tty TTY:direct --no-dial-tone" in text
+
+
+def test_a_direct_line_with_radius_fallback_runs_the_wrapper(root: Path, run: RunCli, tmp_path: Path) -> None:
+    (root / "etc").mkdir(exist_ok=True)
+    (root / "etc/hostname").write_text("nas1\n")
+    secret = tmp_path / "radius.secret"
+    secret.write_text("Pool-Secret-42\n")
+    secret.chmod(0o600)
+    res = run("setup-server", "--tty", "ttyACM0:direct", "--init", "none", "--no-accounts", "--radius", "127.0.0.1",
+              "--radius-secret-file", str(secret), "--radius-fallback", "local")
+    assert res.exit_code == 0, res.output
+    data = json.loads((root / "etc/dialup-admin/server.json").read_text())
+    assert data["answer_pppd"] == "/etc/ppp/radius/pppd"  # what login.config would name: the same checks
+    assert "plugin radius.so" in (root / "etc/ppp/radius/options.ttyACM0").read_text()
+    proc = run_tool("--root", str(root), "answer", "ttyACM0", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert b"then run /etc/ppp/radius/pppd auth -chap +pap login debug on it" in proc.stdout

@@ -81,7 +81,7 @@ def answer(app: AppContext, tty: str, dial_tone: str | None, no_dial_tone: bool 
         # 8000 samples a second are 80 kbit/s on a serial line (10 bits a byte): the guide's 57600 is too slow.
         port_speed = AUDIO_SPEED
     pppd_path = pppd or str(saved.get("pppd") or direct_core.PPPD)
-    runner.check_pppd(pppd_path)
+    runner.check_pppd(app.paths, pppd_path)
     if app.dry_run:
         app.say(f"Would answer on {port} at {port_speed} bps as a direct line ({direct_core.describe(cfg)}), then run "
                 f"{' '.join(runner.pppd_argv(pppd_path))} on it.")

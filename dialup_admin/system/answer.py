@@ -308,9 +308,11 @@ def pppd_argv(pppd: str) -> list[str]:
     return [pppd, "auth", "-chap", "+pap", "login", "debug"]
 
 
-def check_pppd(pppd: str) -> None:
+def check_pppd(paths: Paths, pppd: str) -> None:
+    """The pppd to exec must be an executable file (on the target; this host's will do under --root)."""
     if not pppd.startswith("/"):
         raise UserError(f"pppd must be an absolute path, not {pppd!r}")
-    p = Path(pppd)
-    if not p.is_file() or not os.access(p, os.X_OK):
-        raise UserError(f"{pppd} not found or not executable: install pppd (apt-get install ppp)")
+    for p in (paths.of(pppd), Path(pppd)):
+        if p.is_file() and os.access(p, os.X_OK):
+            return
+    raise UserError(f"{pppd} not found or not executable: install pppd (apt-get install ppp)")
