@@ -177,7 +177,8 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "mode-huge": _tweak(_last_entry_state("mode", 10**30)),
     "uid-negative": _tweak(_last_entry_state("uid", -1)),
     "kind-unknown": _tweak(_last_entry_state("kind", "fifo")),
-    "undo-shell": _tweak(lambda d: d["undo"].append(["/bin/sh", "-c", "echo owned"])),
+    "undo-dotdot": _tweak(lambda d: d["undo"].append(["/tmp/../bin/sh", "-c", "echo owned"])),
+    "undo-words": _tweak(lambda d: d["undo"].append(["sh -c 'echo owned'"])),
     "undo-text": _tweak(lambda d: d.update(undo="telinit q")),
     "version-future": _tweak(lambda d: d.update(version=99)),
 }

@@ -9,6 +9,7 @@ import click
 
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.errors import BadInput, UserError
+from dialup_admin.lab import direct as direct_lab
 from dialup_admin.lab import scenario
 from dialup_admin.lab.transfer import MIB
 from dialup_admin.model import SPEEDS
@@ -35,8 +36,16 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option("--folder", type=click.Path(file_okay=False), metavar="DIR",
               help="Keep the logs in DIR (default: a temporary folder, removed when all passed).")
 @click.option("--keep", is_flag=True, help="Keep the log folder even when everything passed.")
+@click.option("--radius", is_flag=True,
+              help="A pool instead: two dial-in servers and one FreeRADIUS guest on a guest network; callers "
+                   "authenticated and accounted by RADIUS, refusals, Simultaneous-Use, a backup server.")
+@click.option("--direct", is_flag=True,
+              help="A direct line instead: the caller's modem cabled to the server's, no exchange; "
+                   "dialup-admin answer plays the dial tone. The tool's dial and a stock pppd call, "
+                   "a caller hanging up in the dial tone, a wrong password.")
 @pass_app
-def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, folder: str | None, keep: bool) -> None:
+def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, folder: str | None, keep: bool,
+        radius: bool, direct: bool) -> None:
     """Prove the whole guide end to end: a server and a caller on a simulated phone line.
 
     Boots two user-mode Linux guests (kernels with PPP, running this machine's own
@@ -55,12 +64,23 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
       dialup-admin lab
       dialup-admin lab --calls 3 --bps 57600 --transfer 65536 --keep
       dialup-admin lab --json
+      dialup-admin lab --radius           # the pool: 2 servers, 1 FreeRADIUS, 1 caller with 2 modems
+      dialup-admin lab --direct           # a direct line: no exchange, answer plays the dial tone
     """
     if not app.paths.is_host:
         raise BadInput("lab runs in its own guests: --root does not apply to it")
+    if radius and direct:
+        raise BadInput("--radius and --direct are two different labs: give one")
+    if radius:
+        _radius_lab(app, folder, keep, calls != 1 or bps is not None or transfer is not None)
+        return
     scenario.check_host()
+    if direct and calls != 1:
+        raise BadInput("--direct makes its own calls (the tool's dial, a stock pppd, a wrong password): "
+                       "--calls does not apply")
     if app.dry_run:
-        app.say(f"Would boot a server and a caller guest on a simulated line and make {calls} call(s); "
+        what = "on a direct line (no exchange)" if direct else "on a simulated line"
+        app.say(f"Would boot a server and a caller guest {what} and make {calls if not direct else 3} call(s); "
                 "nothing on this machine changes either way.")
         return
     if transfer is None:
@@ -69,8 +89,12 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
     # guests are stopped and the logs kept, instead of UML processes left running.
     old = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder,
-                              say=lambda line: app.say(line))
+        if direct:
+            report = direct_lab.run(bps=bps, keep=keep, transfer=transfer, folder=folder,
+                                    say=lambda line: app.say(line))
+        else:
+            report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder,
+                                  say=lambda line: app.say(line))
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
@@ -87,6 +111,39 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
         app.emit_json(report.as_json())
     if not report.passed:
         raise UserError(f"lab failed: {report.error or 'a call failed'}; every log is in {report.folder}")
+
+
+def _radius_lab(app: AppContext, folder: str | None, keep: bool, other_options: bool) -> None:
+    """``lab --radius`` (dialup_admin/lab/radius_scenario.py): the pool on the real stack."""
+    from dialup_admin.lab import radius_scenario
+
+    if other_options:
+        raise BadInput("--radius runs its own calls: --calls, --bps and --transfer do not apply to it")
+    scenario.check_host()
+    radius_scenario.check_freeradius()
+    if app.dry_run:
+        app.say("Would boot a RADIUS guest, two dial-in server guests and a caller on a simulated phone line "
+                "and a guest network; nothing on this machine changes either way.")
+        return
+    old = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        report = radius_scenario.run(keep=keep, folder=folder, say=lambda line: app.say(line))
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    app.say("")
+    for line in radius_scenario.summary(report):
+        app.say(line)
+    if not report.passed and report.log_lines:
+        app.say("The log lines that show why:", err=True)
+        for line in report.log_lines:
+            app.say(f"  {line}", err=True)
+    if report.passed and (keep or folder):
+        app.say(f"Logs: {report.folder}")
+    if app.json:
+        app.emit_json(report.as_json())
+    if not report.passed:
+        raise UserError(f"lab --radius failed: {report.error or 'a call failed'}; every log is in {report.folder}")
 
 
 COMMANDS: list[click.Command] = [lab]

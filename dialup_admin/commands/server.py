@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import click
 
+from dialup_admin.completion import complete_tty
 from dialup_admin.context import AppContext, pass_app
+from dialup_admin.core import radius_nas, sharing
 from dialup_admin.core import rollback as rollback_core
-from dialup_admin.core import sharing
 from dialup_admin.core.accounts import ServiceAccounts, static_addresses, statics_outside
 from dialup_admin.core.plan import apply, display
+from dialup_admin.commands.direct import setup_options as direct_options
+from dialup_admin.core import direct as direct_core
 from dialup_admin.core.server import ServerOptions, check_ttys_exist, plan_server, previous_pairs
 from dialup_admin.errors import UserError
 from dialup_admin.model import (
@@ -20,9 +23,11 @@ from dialup_admin.model import (
     ipv4,
     pair_in_pool,
     parse_tty_spec,
+    split_direct,
 )
 from dialup_admin.model import pool as parse_pool
 from dialup_admin.paths import Paths
+from dialup_admin.radius.nas import FALLBACK_CHOICES
 from dialup_admin.system import mgetty as mgetty_sys
 from dialup_admin.system.services import INIT_CHOICES, detect_init
 
@@ -38,9 +43,11 @@ def find_pppd(paths: Paths) -> str:
 
 
 @click.command("setup-server")
-@click.option("--tty", "ttys", multiple=True, required=True, metavar="TTY[=LOCAL:REMOTE]",
+@click.option("--tty", "ttys", multiple=True, required=True, metavar="TTY[:direct][=LOCAL:REMOTE]",
+              shell_complete=complete_tty,
               help="A modem line, such as ttyS1 (repeat for more lines). Addresses are taken from the pool "
-                   "unless given as ttyS1=192.168.32.1:192.168.32.2.")
+                   "unless given as ttyS1=192.168.32.1:192.168.32.2. TTY:direct: the caller's modem is cabled "
+                   "to this one without an exchange (dialup-admin answer plays the dial tone and answers).")
 @click.option("--pool", default=DEFAULT_POOL, show_default=True,
               help="IPv4 network the line addresses are taken from (the guide's were lost; this is ours).")
 @click.option("--dns", multiple=True, metavar="ADDR",
@@ -67,7 +74,17 @@ def find_pppd(paths: Paths) -> str:
 @click.option("--no-share-internet", "no_share", is_flag=True, help="Stop sharing: remove the NAT table and its files.")
 @click.option("--proxyarp/--no-proxyarp", "proxyarp", default=None,
               help="pppd answers ARP for callers on the LAN. Default: on when the pool lies inside a LAN of this host.")
+@click.option("--radius", "radius", multiple=True, metavar="HOST[:PORT]",
+              help="Check callers with this RADIUS server (pppd's radius.so) instead of pap-secrets; repeat for "
+                   "a backup, tried in order. Kept on later runs until --no-radius.")
+@click.option("--radius-secret-file", metavar="FILE",
+              help="File (mode 0600) holding the RADIUS shared secret on one line; never on the command line.")
+@click.option("--radius-fallback", type=click.Choice(FALLBACK_CHOICES), default=None,
+              help="local: when no RADIUS server answers, check callers against the local accounts instead "
+                   "of refusing them (default: none).")
+@click.option("--no-radius", is_flag=True, help="Stop using RADIUS: callers are checked by pap-secrets again.")
 @pass_app
+@direct_options
 def setup_server(
     app: AppContext,
     ttys: tuple[str, ...],
@@ -89,6 +106,15 @@ def setup_server(
     ppp_uid: int,
     fax_uid: int,
     no_accounts: bool,
+    radius: tuple[str, ...],
+    radius_secret_file: str | None,
+    radius_fallback: str | None,
+    no_radius: bool,
+    dial_tone: str | None = None,
+    no_dial_tone: bool | None = None,
+    number: str | None = None,
+    dial_timeout: int | None = None,
+    connect_timeout: int | None = None,
 ) -> None:
     """Set up the dial-in server: mgetty answers, pppd authenticates with PAP.
 
@@ -101,10 +127,13 @@ def setup_server(
       /etc/ppp/pap-secrets            the block adduser fills (0600)
       /etc/passwd, group, shadow      group ppp (3000), users ppp (3000) and fax (3001), via groupadd/useradd
       /etc/inittab or systemd unit    S1:2345:respawn:mgetty ttyS1 -D /dev/ttyS1, then telinit q
+                                      (a direct line: dialup-admin answer TTY, dialup-answer@.service)
       /etc/dialup-admin/server.json   what was set up, for the other commands
       /etc/ppp/ip-up.d/dialup-admin   session records (and ip-down.d; see dialup-admin sessions)
       with --share-internet: /etc/dialup-admin/nat.nft (nftables table dialup_admin),
       /etc/sysctl.d/60-dialup-admin.conf (ip_forward), dialup-admin-nat.service
+      with --radius: /etc/ppp/radius/ (radiusclient.conf and servers 0600, dictionary,
+      port-id-map) and plugin radius.so in each options.TTY
 
     \b
     Examples:
@@ -113,8 +142,12 @@ def setup_server(
       dialup-admin --root /srv/img setup-server --tty ttyS1
       dialup-admin setup-server --tty ttyS1 --dry-run --diff
       sudo dialup-admin setup-server --tty ttyS1 --share-internet eth0
+      sudo dialup-admin setup-server --tty ttyS1 --radius radius1 --radius radius2 --radius-secret-file /root/radius.secret
+      sudo dialup-admin setup-server --tty ttyACM0:direct --dial-tone 425
     """
-    specs = [parse_tty_spec(t) for t in ttys]
+    kinds = [split_direct(t) for t in ttys]
+    specs = [parse_tty_spec(t) for t, _ in kinds]
+    direct_ttys = [spec[0] for spec, (_, wired) in zip(specs, kinds, strict=True) if wired]
     net = parse_pool(pool)
     given = {tty: pair for tty, pair in specs if pair is not None}
     for tty, (local, remote) in given.items():
@@ -124,22 +157,29 @@ def setup_server(
         answer_chat_timeout=answer_chat_timeout, toggle_dtr=toggle_dtr,
     )
     lines = allocate_lines([t for t, _ in specs], net, given, previous_pairs(app.paths),
-                           reserved=static_addresses(app.paths))  # users' adduser --ip addresses
+                           reserved=static_addresses(app.paths),  # users' adduser --ip addresses
+                           direct=direct_ttys)
+    direct = direct_core.settings(app.paths, {"dial_tone": dial_tone, "no_dial_tone": no_dial_tone, "number": number,
+                                              "dial_timeout": dial_timeout, "connect_timeout": connect_timeout},
+                                  bool(direct_ttys))
     dns_addrs = tuple(ipv4(d, "DNS address") for d in dns)
     if len(dns_addrs) > 2:
         raise UserError("at most two --dns servers (pppd hands callers a primary and a secondary)", exit_code=2)
     share = sharing.choose_share(app.paths, share_internet, no_share)
     if share is not None and not dns_addrs:
         dns_addrs = sharing.pick_dns(app.paths, lines)
-    server = Server(lines=lines, pool=net, dns=dns_addrs, mgetty=settings)
+    server = Server(lines=lines, pool=net, dns=dns_addrs, mgetty=settings, direct=direct)
+    nas = radius_nas.choose(app.paths, radius, radius_secret_file, no_radius, radius_fallback)
     app.require_root("setup-server")
     check_ttys_exist(app.paths, server)
-    layout = mgetty_sys.detect(app.paths, mgetty_path)
+    layout = mgetty_sys.detect(app.paths, mgetty_path) if server.mgetty_lines or mgetty_path else None
     chosen_init = detect_init(app.paths) if init == "auto" else init
     opts = ServerOptions(init=chosen_init, mgetty=layout, pppd=find_pppd(app.paths), force=force,
                          share_internet=share,
                          proxyarp=sharing.pool_in_lan(app.paths, net) if proxyarp is None else proxyarp,
-                         accounts=None if no_accounts else ServiceAccounts(ppp_gid, ppp_uid, fax_uid))
+                         accounts=None if no_accounts else ServiceAccounts(ppp_gid, ppp_uid, fax_uid),
+                         radius=nas, tool=direct_core.tool_command(),
+                         notes=direct_core.voice_notes(app.paths, server))
     plan = plan_server(app.paths, server, opts)
     plan.notes.extend(statics_outside(app.paths, net))  # a new --pool: users' own addresses stay where they were
     display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
@@ -148,7 +188,11 @@ def setup_server(
     apply(plan, echo=lambda s: app.say(f"  {s}"))
     app.say(f"Server set up: {len(plan.actions)} change(s) applied; undo with: dialup-admin rollback")
     for ln in server.lines:
-        app.say(f"  {ln.tty}: server {ln.local}, caller {ln.remote}")
+        kind = " (direct line: dialup-admin answer)" if ln.direct else ""
+        app.say(f"  {ln.tty}: server {ln.local}, caller {ln.remote}{kind}")
+    if nas is not None:
+        app.say(f"  callers are checked by RADIUS: {', '.join(map(str, nas.servers))} (as {nas.nas_identifier})"
+                + ("; local accounts when none answers" if nas.fallback == "local" else ""))
     for n in plan.notes:
         app.say(f"  note: {n}")
 

@@ -5,6 +5,8 @@ pattern is read from the binary) with ``MM/DD HH:MM:SS id  text`` lines (no year
 pppd logs to syslog: the traditional ``Nov 24 03:40:12 host pppd[123]: text``, the
 ISO form rsyslog and ``journalctl -o short-iso`` write, or the journal itself. A pppd
 belongs to the tty when one of its lines names ``/dev/TTY`` (``Connect: ppp0 <--> /dev/ttyS1``).
+On a direct line ``dialup-admin answer`` takes mgetty's place and writes its own file,
+``/var/log/dialup-admin/answer-TTY.log`` (``YYYY-MM-DD HH:MM:SS.mmm [pid] text``).
 Reading only.
 """
 
@@ -21,8 +23,11 @@ from dialup_admin.system import reading
 
 SYSLOG_FILES = ("/var/log/syslog", "/var/log/messages", "/var/log/daemon.log")
 
+_ANSWER_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d+)? \[(\d+)\] (.*)$")
 _MGETTY_RE = re.compile(r"^(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) (\S+)\s+(.*)$")
-_BSD_RE = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$")
+# The traditional format; busybox's syslogd puts the facility.level after the host.
+_BSD_RE = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) (?:[a-z0-9]+\.[a-z]+ )?"
+                     r"([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$")
 _ISO_RE = re.compile(
     r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)? (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$"
 )
@@ -64,6 +69,21 @@ def parse_mgetty(text: str, now: dt.datetime) -> list[LogLine]:
     return out
 
 
+def parse_answer(text: str) -> list[LogLine]:
+    """The lines of ``dialup-admin answer``'s own log for a direct line."""
+    out: list[LogLine] = []
+    for i, line in enumerate(text.splitlines()):
+        m = _ANSWER_RE.match(line)
+        if m:
+            y, mo, d, h, mi, s = (int(x) for x in m.groups()[:6])
+            try:
+                t = dt.datetime(y, mo, d, h, mi, s)
+            except ValueError:
+                continue
+            out.append(LogLine(t, f"answer[{m.group(7)}]", m.group(8), i))
+    return out
+
+
 def parse_syslog(text: str, now: dt.datetime, program: str = "pppd") -> list[tuple[LogLine, int | None]]:
     """``program``'s lines of a syslog file (either format), with their pid."""
     out: list[tuple[LogLine, int | None]] = []
@@ -99,6 +119,71 @@ def pppd_lines_for(lines: Iterable[tuple[LogLine, int | None]], tty: str) -> lis
     return [ln for ln, p in lines if p in pids]
 
 
+_NO_REPLY_RE = re.compile(r"rc_send_server: no reply from RADIUS server (\S+):(\d+)")
+_BAD_DIGEST = "rc_check_reply: received invalid reply digest from RADIUS server"
+_PAP_RE = re.compile(r"^PAP peer authentication (succeeded|failed) for (.*)$")
+_RADIUS_START = ("RADIUS plugin initialized.", "rc_send_server:", "rc_check_reply:", "rc_read_config", "RADIUS: ")
+NOTE = "dialup-admin"
+
+
+class RadiusNotes:
+    """Says why a caller was refused when pppd asks RADIUS (radius.so), after pppd's own line.
+
+    pppd logs only "PAP peer authentication failed for NAME" whatever the reason; the
+    plugin's lines before it tell a server that did not answer ("rc_send_server: no reply
+    from RADIUS server HOST:PORT") or a reply signed with another secret ("rc_check_reply:
+    received invalid reply digest"). A refusal with neither is RADIUS's own Access-Reject:
+    a wrong password, an unknown user or a session limit. State is kept per pppd pid, so
+    ``logs -f`` can feed lines as they come.
+    """
+
+    def __init__(self) -> None:
+        self.silent: dict[int, list[str]] = {}
+        self.bad_secret: set[int] = set()
+        self.radius: set[int] = set()
+
+    def feed(self, lines: Iterable[LogLine]) -> list[LogLine]:
+        out: list[LogLine] = []
+        for ln in lines:
+            out.append(ln)
+            pid = _pid_of(ln)
+            if pid is None:
+                continue
+            if ln.text.startswith(_RADIUS_START):
+                self.radius.add(pid)
+            m = _NO_REPLY_RE.search(ln.text)
+            if m and m.group(1) not in self.silent.setdefault(pid, []):
+                self.silent[pid].append(m.group(1))
+            if _BAD_DIGEST in ln.text:
+                self.bad_secret.add(pid)
+            pap = _PAP_RE.match(ln.text)
+            if pap and pid in self.radius:
+                note = self._note(pid, pap.group(1) == "succeeded", pap.group(2))
+                if note:
+                    out.append(LogLine(ln.time, NOTE, note, ln.order))
+        return out
+
+    def _note(self, pid: int, ok: bool, user: str) -> str:
+        silent = self.silent.get(pid, [])
+        hosts = ", ".join(silent)
+        were = "were" if len(silent) > 1 else "was"
+        if ok:
+            return f"RADIUS server {hosts} {were} not answering; the next one let {user} in" if silent else ""
+        if pid in self.bad_secret:
+            return (f"RADIUS shared secret mismatch: the server's reply is signed with another secret, so {user} "
+                    "was refused for that, not for a wrong password (see dialup-admin doctor)")
+        if silent:
+            return (f"RADIUS server {hosts} not answering: {user} was refused for that, not for a wrong password "
+                    "(see dialup-admin doctor)")
+        return f"RADIUS refused {user}: a wrong password, an unknown user, or a session limit (Simultaneous-Use)"
+
+
+def _pid_of(ln: LogLine) -> int | None:
+    if ln.source.startswith("pppd[") and ln.source.endswith("]") and ln.source[5:-1].isdigit():
+        return int(ln.source[5:-1])
+    return None
+
+
 def merge(*streams: Iterable[LogLine]) -> list[LogLine]:
     """All lines in time order; lines of one source with the same time keep their file order."""
     tagged = [(ln, k) for k, s in enumerate(streams) for ln in s]
@@ -118,15 +203,17 @@ def syslog_files(paths: Paths) -> list[str]:
 
 
 def collect(paths: Paths, tty: str, mgetty_log: str, now: dt.datetime,
-            journal_text: str | None = None) -> list[LogLine]:
-    """mgetty's and pppd's lines about ``tty``, merged by time."""
+            journal_text: str | None = None, answer_log: str | None = None) -> list[LogLine]:
+    """mgetty's (or answer's, on a direct line) and pppd's lines about ``tty``, merged by time."""
     mg = parse_mgetty(read_text(paths, mgetty_log) or "", now)
+    if answer_log is not None:
+        mg = merge(mg, parse_answer(read_text(paths, answer_log) or ""))
     ppp: list[tuple[LogLine, int | None]] = []
     for f in syslog_files(paths):
         ppp += parse_syslog(read_text(paths, f) or "", now)
     if journal_text:
         ppp += parse_syslog(journal_text, now)
-    return merge(mg, pppd_lines_for(ppp, tty))
+    return RadiusNotes().feed(merge(mg, pppd_lines_for(ppp, tty)))
 
 
 class Follower:
@@ -138,14 +225,17 @@ class Follower:
 
     HELD = 2000
 
-    def __init__(self, paths: Paths, tty: str, mgetty_log: str, known_pids: Iterable[int] = ()) -> None:
+    def __init__(self, paths: Paths, tty: str, mgetty_log: str, known_pids: Iterable[int] = (),
+                 answer_log: str | None = None) -> None:
         self.paths = paths
         self.tty = tty
         self.mgetty_log = mgetty_log
+        self.answer_log = answer_log
         self.offsets: dict[str, int] = {}
         self.pids: set[int] = set(known_pids)
         self.held: list[tuple[LogLine, int | None]] = []
-        for f in [mgetty_log, *syslog_files(paths)]:
+        self.notes = RadiusNotes()
+        for f in [mgetty_log, *([answer_log] if answer_log else []), *syslog_files(paths)]:
             try:
                 self.offsets[f] = paths.of(f).stat().st_size
             except OSError:
@@ -189,6 +279,8 @@ class Follower:
 
     def poll(self, now: dt.datetime, journal_text: str = "") -> list[LogLine]:
         mg = parse_mgetty(self._new_text(self.mgetty_log), now)
+        if self.answer_log is not None:
+            mg = merge(mg, parse_answer(self._new_text(self.answer_log)))
         ppp: list[tuple[LogLine, int | None]] = []
         for f in syslog_files(self.paths):
             if f not in self.offsets:
@@ -196,4 +288,4 @@ class Follower:
             ppp += parse_syslog(self._new_text(f), now)
         if journal_text:
             ppp += parse_syslog(journal_text, now)
-        return merge(mg, self.feed_pppd(ppp))
+        return self.notes.feed(merge(mg, self.feed_pppd(ppp)))

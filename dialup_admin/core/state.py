@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from dialup_admin.errors import BadInput, UserError
-from dialup_admin.model import Line, MgettySettings, Server, tty_name
+from dialup_admin.model import DirectSettings, Line, MgettySettings, Server, tty_name
 from dialup_admin.paths import Paths
 from dialup_admin.system import reading
 
@@ -33,9 +33,12 @@ def server_to_json(server: Server, extra: dict[str, Any]) -> str:
     data: dict[str, Any] = {
         "pool": str(server.pool),
         "dns": [str(d) for d in server.dns],
-        "lines": [{"tty": ln.tty, "local": str(ln.local), "remote": str(ln.remote)} for ln in server.lines],
+        "lines": [{"tty": ln.tty, "local": str(ln.local), "remote": str(ln.remote), **({"direct": True} if ln.direct else {})}
+                  for ln in server.lines],
         "mgetty": server.mgetty.__dict__,
     }
+    if server.direct_lines:
+        data["direct"] = dict(server.direct.__dict__)
     data.update(extra)
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
@@ -96,6 +99,8 @@ def check_shape(data: dict[str, Any]) -> None:
             if not isinstance(d.get(key), str):
                 raise ValueError(f"{tty}: {key} address missing")
             ipaddress.IPv4Address(d[key])
+        if not isinstance(d.get("direct", False), bool):
+            raise ValueError(f"{tty}: direct is not true or false")
     if "pool" in data:
         if not isinstance(data["pool"], str):
             raise ValueError("pool is not text")
@@ -105,10 +110,13 @@ def check_shape(data: dict[str, Any]) -> None:
         raise ValueError("dns is not a list of addresses")
     for x in dns:
         ipaddress.IPv4Address(x)
-    if not isinstance(data.get("mgetty", {}), dict):
-        raise ValueError("mgetty is not an object")
-    for key in ("mgetty_binary", "mgetty_config_dir", "pppd"):
+    for key in ("mgetty", "direct", "radius"):
+        if not isinstance(data.get(key, {}), dict):
+            raise ValueError(f"{key} is not an object")
+    for key in ("mgetty_binary", "mgetty_config_dir", "pppd", "answer_pppd"):
         _system_path(data, key)
+    if not isinstance(data.get("answer_command", ""), str) or "\n" in data.get("answer_command", ""):
+        raise ValueError("answer_command is not one line of text")
     if data.get("init") not in (None, "inittab", "systemd", "none"):
         raise ValueError(f"unknown init {data.get('init')!r}")
     share = data.get("share_internet")
@@ -124,7 +132,8 @@ def load_server(paths: Paths) -> Server | None:
         return None
     try:
         lines = tuple(
-            Line(d["tty"], ipaddress.IPv4Address(d["local"]), ipaddress.IPv4Address(d["remote"]))
+            Line(d["tty"], ipaddress.IPv4Address(d["local"]), ipaddress.IPv4Address(d["remote"]),
+                 direct=bool(d.get("direct", False)))
             for d in data["lines"]
         )
         return Server(
@@ -132,8 +141,9 @@ def load_server(paths: Paths) -> Server | None:
             pool=ipaddress.IPv4Network(data["pool"]),
             dns=tuple(ipaddress.IPv4Address(d) for d in data.get("dns", [])),
             mgetty=MgettySettings(**data.get("mgetty", {})),
+            direct=DirectSettings(**data.get("direct", {})),
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, BadInput) as exc:
         raise DamagedState(paths.system(paths.server_state), f"is damaged ({exc})") from None
 
 

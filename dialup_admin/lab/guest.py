@@ -391,7 +391,8 @@ class Guest:
 
     ``command`` is a shell script (``str``) or an argv (sequence), run by ``/bin/sh``
     in the guest as root, in ``folder``, with ``env`` exported. ``serial[i]`` is the host
-    pty that becomes the guest's ``/dev/ttyS{i+1}``.
+    pty that becomes the guest's ``/dev/ttyS{i+1}``. ``kernel_args`` go on UML's command
+    line as they are (a network card: ``eth0=mcast,,GROUP,PORT,TTL``).
     """
 
     def __init__(
@@ -406,6 +407,7 @@ class Guest:
         mem: str = "256M",
         modules: bool = True,
         writable: Sequence[str] = WRITABLE,
+        kernel_args: Sequence[str] = (),
     ) -> None:
         if not _NAME_RE.match(name):
             raise BadInput(f"guest name {name!r}: use 1-20 lower-case letters, digits or '-', starting with a letter")
@@ -429,6 +431,10 @@ class Guest:
             ):
                 raise BadInput(f"guest writable directory {directory!r}: use an absolute path like /etc")
         self.writable = tuple(writable)
+        for arg in kernel_args:
+            if not re.match(r"^[A-Za-z0-9_.]+=[A-Za-z0-9_.,:]*$", arg):
+                raise BadInput(f"guest kernel argument {arg!r}: such as eth0=mcast,,239.192.0.1,1102,0")
+        self.kernel_args = tuple(kernel_args)
         self._own_folder = folder is None
         self.keep = keep
         self.folder = Path(tempfile.mkdtemp(prefix=f"dialup-lab-{name}-")) if folder is None else Path(folder)
@@ -483,6 +489,7 @@ class Guest:
                 "con0=null,fd:1",
                 "ssl=null",
                 *(f"ssl{i + 1}=fd:{fd}" for i, fd in enumerate(fds)),
+                *self.kernel_args,  # such as a network card: eth0=mcast,...
             ]
             with open(self.folder / CONSOLE, "wb") as console:
                 self._started_wall = time.time()

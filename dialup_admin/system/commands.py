@@ -30,6 +30,9 @@ PACKAGE_OF = {
     "gcc": "build-essential",
     "apt-get": "apt",
     "ip": "iproute2",
+    "freeradius": "freeradius",
+    "radclient": "freeradius-utils",
+    "radtest": "freeradius-utils",
 }
 
 

@@ -33,7 +33,8 @@ from dialup_admin.system import commands
 from dialup_admin.system.files import JOURNAL_VERSION, RunLock, journal_dirs, restore_entries
 
 MANIFEST = "manifest.json"
-_PROGRAM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")
+_PROGRAM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*\Z")  # a program found on PATH
+_ABSOLUTE_RE = re.compile(r"(?:/[A-Za-z0-9._+-]+)+\Z")  # or one named by its path (sys.executable)
 _TEMP_RE = re.compile(r"\.manifest\.json\.dialup-admin\.[0-9]+\.tmp\Z")
 MAX_ID = 2**32 - 2
 
@@ -163,7 +164,8 @@ def _undo(data: Any) -> list[list[str]]:
     out: list[list[str]] = []
     for argv in data:
         if (not isinstance(argv, list) or not argv or not all(isinstance(a, str) and "\0" not in a for a in argv)
-                or not _PROGRAM_RE.match(argv[0])):
+                or not (_PROGRAM_RE.match(argv[0]) or _ABSOLUTE_RE.match(argv[0]))
+                or ".." in argv[0].split("/")):
             raise ValueError(f"undo command {argv!r} is not a plain command")
         out.append(list(argv))
     return out

@@ -316,7 +316,7 @@ def locked_port(paths: Paths, port: str | os.PathLike[str], speed: int = 57600) 
 def console_names(paths: Paths) -> set[str]:
     """The devices the kernel prints its console on (``/sys/class/tty/console/active``)."""
     try:
-        return set(paths.of("/sys/class/tty/console/active").read_text().split())
+        return set(reading.read_text(paths.of("/sys/class/tty/console/active")).split())
     except OSError:
         return set()
 
