@@ -10,7 +10,7 @@ STAMPS := .stamps
 APT_PACKAGES := python3 python3-venv ppp mgetty socat user-mode-linux busybox-static \
 	nftables iproute2 build-essential dpkg-dev passwd login util-linux procps strace ca-certificates
 
-.PHONY: all demo test test-fast typecheck bench deps clean mgetty-src
+.PHONY: all demo test test-fast typecheck bench deps clean mgetty-src lab-debs
 
 all: test
 
@@ -40,10 +40,15 @@ MGETTY_CACHE := .cache/mgetty-src
 mgetty-src: deps
 	$(VENV)/bin/python -m dialup_admin.mgetty.source $(MGETTY_CACHE) || echo "make: mgetty source not fetched; the build tests will skip"
 
-demo: deps
+# sysvinit-core (and udev where this machine lacks it) for the lab's init guests: downloaded with
+# apt-get download and unpacked into the tool's cache, never installed (see dialup_admin/lab/debs.py).
+lab-debs: deps
+	$(VENV)/bin/python -m dialup_admin.lab.debs || echo "make: lab packages not fetched; the sysvinit (or systemd) lab tests will skip"
+
+demo: deps lab-debs
 	$(VENV)/bin/python -m dialup_admin.demo
 
-test: deps mgetty-src
+test: deps mgetty-src lab-debs
 	$(VENV)/bin/python -m pytest -q
 
 test-fast: deps

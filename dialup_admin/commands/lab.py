@@ -10,6 +10,7 @@ import click
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.lab import scenario
+from dialup_admin.lab.boot import INITS
 from dialup_admin.lab.transfer import MIB
 from dialup_admin.model import SPEEDS
 
@@ -35,16 +36,22 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option("--folder", type=click.Path(file_okay=False), metavar="DIR",
               help="Keep the logs in DIR (default: a temporary folder, removed when all passed).")
 @click.option("--keep", is_flag=True, help="Keep the log folder even when everything passed.")
+@click.option("--init", "init", type=click.Choice(INITS), default="systemd", show_default=True,
+              help="The server guest's PID 1, which keeps mgetty running: systemd, sysvinit (Debian's "
+                   "sysvinit-core, downloaded once into a cache, never installed here), or none (a respawn loop).")
 @pass_app
-def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, folder: str | None, keep: bool) -> None:
+def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, folder: str | None, keep: bool,
+        init: str) -> None:
     """Prove the whole guide end to end: a server and a caller on a simulated phone line.
 
     Boots two user-mode Linux guests (kernels with PPP, running this machine's own
-    pppd, mgetty and dialup-admin) joined by the modem simulator. In the server guest
-    dialup-admin runs setup-server and adduser on the guest's private /etc and mgetty
-    answers in a respawn loop; in the caller's, setup-client and dial. Each call shows
-    the line ringing and answered, dial's stages, status, a ping, random data both
-    ways with its rate, stats, and the hang-up; a pass/fail summary ends it.
+    pppd, mgetty and dialup-admin) joined by the modem simulator. The server guest
+    boots a real init as PID 1 (--init: systemd by default, or sysvinit); in it
+    dialup-admin runs setup-server, which picks that init by itself and starts mgetty
+    through it (mgetty@ttyS1.service, or the inittab respawn line and telinit q), and
+    adduser, on the guest's private /etc; in the caller's, setup-client and dial. Each
+    call shows the line ringing and answered, dial's stages, status, a ping, random
+    data both ways with its rate, stats, and the hang-up; a pass/fail summary ends it.
 
     Changes nothing on this machine: the guests' /etc is their own. Every log
     (mgetty's, pppd's syslog, each step's output, the phone line's events) goes to one
@@ -54,14 +61,15 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
     \b
       dialup-admin lab
       dialup-admin lab --calls 3 --bps 57600 --transfer 65536 --keep
+      dialup-admin lab --init sysvinit
       dialup-admin lab --json
     """
     if not app.paths.is_host:
         raise BadInput("lab runs in its own guests: --root does not apply to it")
     scenario.check_host()
     if app.dry_run:
-        app.say(f"Would boot a server and a caller guest on a simulated line and make {calls} call(s); "
-                "nothing on this machine changes either way.")
+        app.say(f"Would boot a server ({init} as PID 1) and a caller guest on a simulated line and make "
+                f"{calls} call(s); nothing on this machine changes either way.")
         return
     if transfer is None:
         transfer = min(MIB, bps) if bps else MIB  # 10 bits a byte on the line: bps bytes take 10 s
@@ -69,7 +77,7 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
     # guests are stopped and the logs kept, instead of UML processes left running.
     old = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder,
+        report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder, init=init,
                               say=lambda line: app.say(line))
     finally:
         for sig, handler in old.items():
