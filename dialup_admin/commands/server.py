@@ -25,7 +25,7 @@ from dialup_admin.model import (
 from dialup_admin.model import pool as parse_pool
 from dialup_admin.paths import Paths
 from dialup_admin.system import mgetty as mgetty_sys
-from dialup_admin.system.services import INIT_CHOICES, detect_init
+from dialup_admin.system.services import INIT_CHOICES, check_init, detect_init
 
 PPPD = "/usr/sbin/pppd"
 
@@ -136,9 +136,10 @@ def setup_server(
         dns_addrs = sharing.pick_dns(app.paths, lines)
     server = Server(lines=lines, pool=net, dns=dns_addrs, mgetty=settings)
     app.require_root("setup-server")
+    chosen_init = detect_init(app.paths) if init == "auto" else init
+    check_init(app.paths, chosen_init)
     check_ttys_exist(app.paths, server)
     layout = mgetty_sys.detect(app.paths, mgetty_path)
-    chosen_init = detect_init(app.paths) if init == "auto" else init
     opts = ServerOptions(init=chosen_init, mgetty=layout, pppd=find_pppd(app.paths), force=force,
                          share_internet=share,
                          proxyarp=sharing.pool_in_lan(app.paths, net) if proxyarp is None else proxyarp,

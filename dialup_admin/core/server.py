@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from dialup_admin.core import sessions, sharing
+from dialup_admin.core import mgetty_service, sessions, sharing
 from dialup_admin.core.accounts import ServiceAccounts, plan_service_accounts
-from dialup_admin.core.plan import FileSpec, Plan, RunCommand
+from dialup_admin.core.plan import FileSpec, Plan
 from dialup_admin.core.state import load_server_json, server_to_json
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import inittab as inittab_fmt
@@ -21,7 +21,6 @@ from dialup_admin.model import Server
 from dialup_admin.paths import Paths
 from dialup_admin.render import render
 from dialup_admin.system.mgetty import MgettyLayout
-from dialup_admin.system.services import systemd_running
 
 BLOCK = "server"
 ACCOUNTS_BLOCK = "accounts"  # the pap-secrets entries adduser manages
@@ -122,31 +121,33 @@ def _pap_secrets(plan: Plan, force: bool) -> None:
 
 
 def _service(plan: Plan, server: Server, opts: ServerOptions) -> None:
+    """The inittab block or the unit and its links; starting/stopping lines: core/mgetty_service.py."""
     mgetty = opts.mgetty.binary
+    ttys = [ln.tty for ln in server.lines]
+    previous = [d.get("tty") for d in (load_server_json(plan.paths) or {}).get("lines", [])]
+    removed = [t for t in previous if isinstance(t, str) and t not in ttys]
     if opts.init == "inittab":
         path = "/etc/inittab"
         old = _read(plan.paths, path)
         outside = managed.split(old, path, name=BLOCK, force=opts.force).outside
         inittab_fmt.check_conflicts(outside, server.lines, path)
         body = render("inittab.j2", lines=server.lines, mgetty=mgetty).encode()
-        if _block(plan, path, body, 0o644, opts.force) and plan.paths.is_host:
-            plan.command(RunCommand(("telinit", "q"), "make init reread inittab", undo=("telinit", "q")))
+        changed = _block(plan, path, body, 0o644, opts.force)
+        mgetty_service.plan_inittab(plan, ttys, removed, opts.mgetty, changed)
     elif opts.init == "systemd":
         unit = "/etc/systemd/system/mgetty@.service"
-        plan.file(unit, FileSpec(render("mgetty@.service.j2", mgetty=mgetty)))
+        changed = plan.file(unit, FileSpec(render("mgetty@.service.j2", mgetty=mgetty)))
         wants = "/etc/systemd/system/getty.target.wants"
-        wanted = {f"mgetty@{ln.tty}.service" for ln in server.lines}
-        for ln in server.lines:
-            plan.symlink(f"{wants}/mgetty@{ln.tty}.service", unit)
+        wanted = {f"mgetty@{tty}.service" for tty in ttys}
+        for tty in ttys:
+            changed = plan.symlink(f"{wants}/mgetty@{tty}.service", unit) or changed
         wants_dir = plan.paths.of(wants)
         if wants_dir.is_dir():
             for p in sorted(wants_dir.glob("mgetty@*.service")):
                 if p.name not in wanted and p.is_symlink():
-                    plan.remove(f"{wants}/{p.name}")
-        if systemd_running(plan.paths) and plan:
-            plan.command(RunCommand(("systemctl", "daemon-reload"), undo=("systemctl", "daemon-reload")))
-            for ln in server.lines:
-                plan.command(RunCommand(("systemctl", "restart", f"mgetty@{ln.tty}.service")))
+                    changed = plan.remove(f"{wants}/{p.name}") or changed
+                    removed.append(p.name[len("mgetty@"):-len(".service")])
+        mgetty_service.plan_systemd(plan, ttys, removed, opts.mgetty, changed)
     elif opts.init == "none":
         starts = "; ".join(f"{mgetty} {ln.tty} -D /dev/{ln.tty}" for ln in server.lines)
         plan.notes.append(f"--init none: keep mgetty running yourself (respawn it after each call): {starts}")

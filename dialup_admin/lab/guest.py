@@ -482,6 +482,7 @@ class Guest:
         modules: bool = True,
         writable: Sequence[str] = WRITABLE,
         init: str = "none",
+        absent_serial: Sequence[int] = (),
         disk: str | os.PathLike[str] | None = None,
         make_dirs: Sequence[str] = (),
     ) -> None:
@@ -510,6 +511,9 @@ class Guest:
         if init not in boot.INITS:
             raise BadInput(f"guest init {init!r}: use one of {', '.join(boot.INITS)}")
         self.init = init
+        self.absent_serial = tuple(absent_serial)
+        if any(not 1 <= n <= 63 or n <= len(self.serial) for n in self.absent_serial):
+            raise BadInput(f"guest absent serial ports {list(self.absent_serial)}: numbers after the serial lines, below 64")
         self.disk = Path(disk).resolve() if disk is not None else None
         if self.disk is not None and _UNSAFE_PATH_RE.search(str(self.disk)):
             raise BadInput(f"guest disk {self.disk}: the path must not contain spaces, commas, quotes or '='")
@@ -576,6 +580,9 @@ class Guest:
                 "con0=null,fd:1",
                 "ssl=null",
                 *(f"ssl{i + 1}=fd:{fd}" for i, fd in enumerate(fds)),
+                # A port without hardware behind it: the device exists but open() fails,
+                # as a PC's /dev/ttyS3 with no UART there gives EIO.
+                *(f"ssl{n}=tty:/dev/dialup-lab-no-uart-{n}" for n in self.absent_serial),
             ]
             with open(self.folder / CONSOLE, "wb") as console:
                 self._started_wall = time.time()

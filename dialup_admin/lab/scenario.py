@@ -318,6 +318,7 @@ class Lab:
         folder = self.folder / "server"
         return Guest("server", AGENT_SCRIPT, folder=folder, init=self.init,
                      serial=[self.line.pty(n) for n in SERVER_NUMBERS[:self.lines]],
+                     absent_serial=[self.lines + 1] if self.lines < len(GUEST_TTYS) else [],
                      disk=folder / "disk.img" if self.init != "none" else None,
                      # The guest's /var/log is an empty tmpfs; the mgetty package ships this directory.
                      make_dirs=sorted({str(Path(p).parent) for p in self.mgetty_log.values()}))
@@ -389,17 +390,16 @@ class Lab:
             self._watch.join(timeout=10)
         if self.server is not None and self.server.guest.running:
             try:
-                copies = "".join(f"cp {shlex.quote(log)} \"$LAB_FOLDER/mgetty-{tty}.log\" 2>/dev/null\n"
-                                 for tty, log in self.mgetty_log.items())
-                self.server.run("collect-logs", copies + "true", timeout=20)
+                self.collect_mgetty_logs()
             except UserError:
                 pass
         for agent in agents:
-            if agent.guest.running:
-                agent.stop()
+            if agent.guest.running and not (agent is self.server and self.init != "none"):
+                agent.stop()  # a guest with a real init is simply switched off: its logs are all here
         deadline = time.monotonic() + 20
         for agent in agents:
-            while agent.guest.running and time.monotonic() < deadline:
+            while agent.guest.running and time.monotonic() < deadline and not (
+                    agent is self.server and self.init != "none"):
                 time.sleep(0.05)
             agent.guest.keep = True  # the lab folder decides
             agent.guest.close()
@@ -414,6 +414,51 @@ class Lab:
             self._events_file.close()
         if self._own_folder and not self.keep and not failed:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+    def collect_mgetty_logs(self, into: str = "") -> None:
+        """Copy the server guest's mgetty logs (on its tmpfs /var/log) into its folder (``into``: a subfolder)."""
+        assert self.server is not None
+        where = f"$LAB_FOLDER/{into}" if into else "$LAB_FOLDER"
+        copies = "".join(f"cp {shlex.quote(log)} \"{where}/mgetty-{tty}.log\" 2>/dev/null\n"
+                         for tty, log in self.mgetty_log.items())
+        self.server.run("collect-logs", f"mkdir -p \"{where}\"\n{copies}true", timeout=30)
+
+    def reboot_server(self) -> float:
+        """Power the server guest off through its init and boot it again on the same disk.
+
+        The previous boot's logs and steps move to ``server/boot-N/``. Returns the host
+        seconds from the power-off request to the new boot's command starting.
+        """
+        assert self.server is not None and self.init != "none"
+        old = self.server
+        archive = f"boot-{self.boots}"
+        self.collect_mgetty_logs(archive)
+        how = "systemctl poweroff" if self.init == "systemd" else "shutdown -h -P now"
+        self.say(f"server$ {how}  (then the guest boots again on the same disk)")
+        t0 = time.monotonic()
+        old.stop()  # the agent ends; the guest's run script powers it off through its init
+        try:
+            old.guest.wait(timeout=180)
+        finally:
+            old.guest.close()
+        self.say(f"  server: powered off after {time.monotonic() - t0:.1f} s")
+        folder = old.guest.folder
+        (folder / archive).mkdir(exist_ok=True)
+        for path in list(folder.iterdir()):
+            if re.match(r"^(cmd|out|rc|stop)-\d+$|^(console|syslog|output|uart|transfer)\.log$|^(status|ready|"
+                        r"uart-ready|uart\.out|steps)$", path.name):
+                path.replace(folder / archive / path.name)
+        with self._lock:
+            self._log_offset = 0
+        self.server = Agent(self._server_guest())
+        self.server.guest.start()
+        self.server.guest.wait_ready(timeout=180)
+        self.boots += 1
+        seconds = time.monotonic() - t0
+        boot = self.server.guest.boot_seconds() or 0.0
+        self.boot_seconds[f"server (boot {self.boots})"] = boot
+        self.say(f"  server: booted again in {boot:.1f} s ({seconds:.1f} s since the power-off request)")
+        return seconds
 
     # -- helpers -------------------------------------------------------------------
 
@@ -445,7 +490,7 @@ class Lab:
 
     # -- the server ----------------------------------------------------------------
 
-    def setup_server(self, users: Sequence[User]) -> None:
+    def setup_server(self, users: Sequence[User], ttys: Sequence[str] | None = None) -> None:
         """setup-server for every line, adduser for each user, mgetty answering.
 
         With a real init (``systemd``, ``sysvinit``) setup-server chooses it by itself
@@ -454,7 +499,7 @@ class Lab:
         mgetty runs in the lab's own respawn loop, as setup-server says to.
         """
         if self.init != "none":
-            self._setup_server_init(users)
+            self._setup_server_init(users, list(ttys or self.ttys))
             return
         assert self.server is not None
         t = time.monotonic()
@@ -482,21 +527,21 @@ class Lab:
             self.wait_mgetty(tty, 1)
         self.setup_seconds = time.monotonic() - t
 
-    def _setup_server_init(self, users: Sequence[User]) -> None:
+    def _setup_server_init(self, users: Sequence[User], lines: list[str]) -> None:
         assert self.server is not None
         t = time.monotonic()
         self.say(f"== The server ({self.init} is PID 1): setup-server starts mgetty through it; adduser")
         self.start_uart()
-        ttys = " ".join(f"--tty {tty}" for tty in self.ttys)
+        ttys = " ".join(f"--tty {tty}" for tty in lines)
         self.tool(self.server, "setup-server", f"setup-server {ttys}", timeout=180)
         for user in users:
             ip = f" --ip {user.ip}" if user.ip else ""
             self.tool(self.server, f"adduser-{user.name}", f"adduser {shlex.quote(user.name)}{ip} --password-stdin",
                       stdin=user.password, timeout=120)
         self.start_transfer_server()
-        for tty in self.ttys:
+        for tty in lines:
             self.wait_mgetty(tty, 1)
-        self.show_mgetty()
+        self.show_mgetty(lines)
         self.setup_seconds = time.monotonic() - t
 
     def start_transfer_server(self) -> None:
@@ -515,10 +560,10 @@ class Lab:
                   f"lab_wait_file {uart.READY} 60 || {{ cat \"$LAB_FOLDER/uart.out\"; exit 1; }}",
                   title=f"the lab's DTR line: a port's last close drops DTR (watching {ttys})", timeout=90)
 
-    def show_mgetty(self) -> StepResult:
+    def show_mgetty(self, ttys: Sequence[str] | None = None) -> StepResult:
         """What the guide checks: ``pgrep`` shows ``mgetty ttyS1 -D /dev/ttyS1``, run by PID 1's service."""
         assert self.server is not None
-        checks = "".join(_SERVICE_CHECK[self.init].format(tty=tty) for tty in self.ttys)
+        checks = "".join(_SERVICE_CHECK[self.init].format(tty=tty) for tty in ttys or self.ttys)
         return self.step(self.server, "pgrep-mgetty", f"pgrep -a mgetty || {{ echo 'no mgetty'; exit 1; }}\n{checks}",
                          title="pgrep -a mgetty", timeout=60)
 

@@ -3,12 +3,15 @@
 On a real serial port the last close drops DTR (HUPCL): the modem hangs up and resets
 (``&D2``/``&D3``) before the init starts the next mgetty. A UML guest's ``/dev/ttyS1``
 is a host pty that UML keeps open, so the host never sees the guest close it. This
-watcher runs inside the guest and tells the host instead: it follows every open and
-close of the ports with inotify (the kernel reports both for device nodes), counts
-the open files, and when the last one is closed writes ``dtr-req-TTY-N`` in the lab
-folder; the host (:class:`dialup_admin.lab.scenario.Lab`) then drops DTR on that line
-and removes the file. Nothing in the guest is changed; the init and mgetty run
-untouched. (The ``none`` lab has its own respawn loop that asks the host directly.)
+watcher runs inside the guest and tells the host instead: inotify wakes it at every
+open and close of the ports (the kernel reports both for device nodes); it then looks
+in /proc at which processes hold each port. When none of the processes that held it
+still do (the port was closed by its last user, even if the init has already started
+the next mgetty on it), it writes ``dtr-req-TTY-N`` in the lab folder; the host
+(:class:`dialup_admin.lab.scenario.Lab`) then drops DTR on that line and removes the
+file. Events are not counted: inotify merges identical events that follow each other.
+Nothing in the guest is changed; the init and mgetty run untouched. (The ``none`` lab
+has its own respawn loop that asks the host directly.)
 
 Run in the guest: ``python -m dialup_admin.lab.uart FOLDER ttyS1 [ttyS2...]``; it logs
 to ``FOLDER/uart.log`` and marks ``FOLDER/uart-ready`` once it watches.
@@ -32,15 +35,15 @@ IN_Q_OVERFLOW = 0x00004000
 IN_IGNORED = 0x00008000
 IN_CLOEXEC = 0o2000000
 _EVENT = struct.Struct("iIII")
-RECONCILE = 5.0  # seconds without events after which the counts are checked against /proc
+IDLE_LOOK = 5.0  # seconds without events after which the ports are looked at anyway
 READY = "uart-ready"
 LOG = "uart.log"
 REQUEST = "dtr-req"
 
 
-def holders(device: str) -> int:
-    """How many file descriptors of live processes name ``device`` (this process's excluded)."""
-    count = 0
+def holders(device: str) -> set[int]:
+    """The live processes (this one excluded) with a file descriptor on ``device``."""
+    out: set[int] = set()
     me = str(os.getpid())
     for pid in os.listdir("/proc"):
         if not pid.isdigit() or pid == me:
@@ -52,14 +55,15 @@ def holders(device: str) -> int:
         for fd in fds:
             try:
                 if os.readlink(f"/proc/{pid}/fd/{fd}") == device:
-                    count += 1
+                    out.add(int(pid))
+                    break
             except OSError:
                 continue
-    return count
+    return out
 
 
 class Watcher:
-    """Counts the open files of each port from inotify events; asks for a DTR drop at the last close."""
+    """Follows who holds each port; asks the host for a DTR drop at a port's last close."""
 
     def __init__(self, folder: Path, ttys: list[str]) -> None:
         self.folder = folder
@@ -75,8 +79,8 @@ class Watcher:
             if wd < 0:
                 raise OSError(ctypes.get_errno(), f"inotify_add_watch /dev/{tty}")
             self.tty_of[wd] = tty
-        # Watches first, then the counts: an open in between is counted twice at worst.
-        self.count = {tty: min(1, holders(f"/dev/{tty}")) for tty in ttys}
+        # Watches first, then who holds the ports: nothing is missed in between.
+        self.held = {tty: holders(f"/dev/{tty}") for tty in ttys}
         self.drops = dict.fromkeys(ttys, 0)
         self._log = open(folder / LOG, "a", buffering=1, encoding="utf-8")  # noqa: SIM115
 
@@ -92,42 +96,37 @@ class Watcher:
         self.log(f"{tty}: last close: DTR drop {self.drops[tty]} asked of the host")
 
     def handle(self, data: bytes) -> None:
+        changed: set[str] = set()
         offset = 0
         while offset + _EVENT.size <= len(data):
             wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
             offset += _EVENT.size + length
             if mask & IN_Q_OVERFLOW:
-                self.log("inotify queue overflow: counting from /proc")
-                self.reconcile()
-                continue
+                self.log("inotify queue overflow: looking at every port")
+                changed.update(self.held)
             tty = self.tty_of.get(wd)
-            if tty is None or mask & IN_IGNORED:
-                continue
-            if mask & IN_OPEN:
-                self.count[tty] += 1
-            if mask & (IN_CLOSE_WRITE | IN_CLOSE_NOWRITE):
-                self.count[tty] -= 1
-                if self.count[tty] <= 0:
-                    self.count[tty] = 0
-                    self.request_drop(tty)
+            if tty is not None and mask & (IN_OPEN | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE):
+                changed.add(tty)
+        for tty in sorted(changed):
+            self.look(tty)
 
-    def reconcile(self) -> None:
-        """Correct the counts where /proc disagrees (a missed event): open or not is what matters."""
-        for tty in self.count:
-            held = holders(f"/dev/{tty}") > 0
-            if held and self.count[tty] == 0:
-                self.count[tty] = 1
-            elif not held and self.count[tty] > 0:
-                self.count[tty] = 0
-                self.request_drop(tty)
+    def look(self, tty: str) -> None:
+        """Compare who holds ``tty`` now with before: all previous holders gone means a last close."""
+        before, now = self.held[tty], holders(f"/dev/{tty}")
+        if before != now:
+            self.log(f"{tty}: held by {sorted(now) or 'nobody'} (before: {sorted(before) or 'nobody'})")
+        if before and not before & now:
+            self.request_drop(tty)
+        self.held[tty] = now
 
     def run(self) -> None:
         (self.folder / READY).write_text(f"{os.getpid()}\n")
-        self.log(f"watching {', '.join(sorted(self.count))}: open files {self.count}")
+        self.log(f"watching {', '.join(sorted(self.held))}: held by {({t: sorted(p) for t, p in self.held.items()})}")
         while True:
-            ready, _, _ = select.select([self.fd], [], [], RECONCILE)
+            ready, _, _ = select.select([self.fd], [], [], IDLE_LOOK)
             if not ready:
-                self.reconcile()
+                for tty in sorted(self.held):
+                    self.look(tty)
                 continue
             self.handle(os.read(self.fd, 65536))
 
