@@ -15,12 +15,20 @@ A :class:`Guest` boots Debian's ``linux.uml`` as an ordinary host process:
   line, where ``ssl1=pts`` loses it);
 * one host folder per guest is mounted read-write in the guest **at the same path**:
   the host puts files there for the guest, and the guest writes its syslog, the
-  command's output and exit status there; the host writes the guest's console there.
+  command's output and exit status there; the host writes the guest's console there;
+* ``init``: by default the script is PID 1 to the end; with ``systemd`` or ``sysvinit``
+  it ``exec`` s that init once the machine is ready, and the init starts the command
+  (:mod:`dialup_admin.lab.boot`); sysvinit-core (and udev where the host lacks it) come
+  unpacked from :mod:`dialup_admin.lab.debs`, mounted read-only where dpkg puts them;
+* ``disk``: an ext4 image (``ubd0``) holding the private overlays' upper layers, so a
+  guest booted again on it finds its /etc as it left it (a reboot);
+* ``absent_serial``: ports whose device exists but whose open fails (no UART there).
 
 What this changes on the host: it starts the UML process (in its own session and
 process group, so it never touches the terminal and can be killed as a whole), creates
-a temporary ``uml_dir`` for the guest's umid (removed on close) and the guest folder
-(removed on close only when it was a temporary one and ``keep`` is false).
+a temporary ``uml_dir`` for the guest's umid (removed on close), the guest folder
+(removed on close only when it was a temporary one and ``keep`` is false) and the
+``disk`` image when asked for one (kept: it is the guest's disk).
 """
 
 from __future__ import annotations

@@ -7,9 +7,11 @@ Linux guests (:mod:`dialup_admin.lab.guest`) on its modems: one **server** guest
 Each guest runs an :class:`~dialup_admin.lab.agent.Agent`: the host sends it steps.
 
 Every step is ``dialup-admin`` itself (the host's install, seen through hostfs), on the
-guest's private /etc: in the server guest ``setup-server --init none`` and ``adduser``,
-then mgetty for each line in a respawn loop the way inittab would keep it (the command
-line is the one setup-server prints for ``--init none``); in a client guest
+guest's private /etc. The server guest's PID 1 is ``init``: with ``systemd`` or
+``sysvinit`` (``lab``'s default is systemd) ``setup-server`` picks that init by itself
+and starts mgetty through it, then ``adduser``; with ``none`` (this class's default, the
+older scenarios') ``setup-server --init none`` and mgetty for each line in the lab's
+own respawn loop (the command line is the one setup-server prints). In a client guest
 ``setup-client``, ``dial``, ``status``, ``stats``, ``hangup``. Nothing pppd or mgetty
 reads is hand-written. Between steps the lab pings and moves random data across the
 link (:mod:`dialup_admin.lab.transfer`).
@@ -27,7 +29,8 @@ on exit) and the lab folder (removed when it was a temporary one and all passed)
 
 UML cannot pass a guest's DTR on to the host: where a real port would drop DTR
 (mgetty starting again, pppd closing the caller's port), the lab does it on the
-host pty (:func:`drop_dtr`), and drains what a closed port would have dropped.
+host pty (:func:`drop_dtr`), and drains what a closed port would have dropped. With a
+real init the server guest's port watcher (:mod:`dialup_admin.lab.uart`) says when.
 """
 
 from __future__ import annotations

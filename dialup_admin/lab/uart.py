@@ -89,7 +89,7 @@ class Watcher:
 
     def request_drop(self, tty: str) -> None:
         self.drops[tty] += 1
-        name = f"{REQUEST}-{tty}-{self.drops[tty]}"
+        name = f"{REQUEST}-{tty.replace('/', '-')}-{self.drops[tty]}"
         tmp = self.folder / f".{name}.tmp"
         tmp.write_text("")
         tmp.replace(self.folder / name)
