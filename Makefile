@@ -6,11 +6,18 @@ PYTHON ?= /usr/bin/python3
 VENV := .venv
 STAMPS := .stamps
 # Everything the tool and its tests run for real: pppd/chat, mgetty, a kernel with PPP
-# (user-mode Linux), shadow-utils, busybox for the guests, nft, a compiler for mgetty.
-APT_PACKAGES := python3 python3-venv ppp mgetty socat user-mode-linux busybox-static \
-	nftables iproute2 build-essential dpkg-dev passwd login util-linux procps strace ca-certificates
+# (user-mode Linux), shadow-utils, busybox for the guests, nft, a compiler for mgetty,
+# FreeRADIUS and its radtest/radclient (the RADIUS pool; openssl checks SHA-512 crypt).
+# The tool's libraries are Debian's own (python3-click, -jinja2, -pexpect), the versions the
+# .deb depends on; python3-hatchling builds the wheel (as pybuild does).
+APT_PACKAGES := python3 python3-venv python3-click python3-jinja2 python3-pexpect python3-hatchling \
+	ppp mgetty socat user-mode-linux busybox-static \
+	nftables iproute2 build-essential dpkg-dev passwd login util-linux procps strace ca-certificates \
+	freeradius freeradius-utils openssl $(DEB_PACKAGES)
+# `make deb` (Debian's own tooling) and its test (a fresh Debian 12 chroot, man, completion).
+DEB_PACKAGES := debhelper dh-python pybuild-plugin-pyproject python3-all lintian debootstrap man-db
 
-.PHONY: all demo test test-fast typecheck bench deps clean mgetty-src lab-debs
+.PHONY: all demo test test-fast typecheck bench deps clean mgetty-src lab-debs deb
 
 all: test
 
@@ -28,7 +35,10 @@ $(STAMPS)/apt: Makefile
 
 $(STAMPS)/venv: pyproject.toml $(STAMPS)/apt
 	@mkdir -p $(STAMPS)
-	[ -x $(VENV)/bin/python ] || $(PYTHON) -m venv $(VENV)
+	@# The venv sees Debian's dist-packages: the suite runs on apt's click/jinja2/pexpect, and only
+	@# the test tools (pytest, hypothesis, mypy, build...) come from PyPI. An older venv without
+	@# them is made again.
+	grep -qsx 'include-system-site-packages = true' $(VENV)/pyvenv.cfg || { rm -rf $(VENV); $(PYTHON) -m venv --system-site-packages $(VENV); }
 	$(VENV)/bin/python -m pip install -q --upgrade pip
 	$(VENV)/bin/python -m pip install -q -e '.[test]'
 	@touch $@
@@ -59,6 +69,23 @@ typecheck: deps
 
 bench: deps
 	@for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
+
+# dist/dialup-admin_VERSION_all.deb, built by dpkg-buildpackage (debhelper, pybuild) from a copy
+# of this tree under build/deb (dpkg-buildpackage writes next to the source), then lintian.
+DIST ?= dist
+DEB_BUILD ?= build/deb
+DEB_PATH := /usr/sbin:/usr/bin:/sbin:/bin
+VERSION := $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' dialup_admin/__init__.py)
+deb: $(STAMPS)/apt
+	rm -rf $(DEB_BUILD) && mkdir -p $(DEB_BUILD)/dialup-admin $(DIST)
+	tar -cf - --exclude-vcs --exclude=./.venv --exclude=./build --exclude=./dist --exclude=./.cache \
+	  --exclude=./.stamps --exclude=__pycache__ --exclude=./.pytest_cache --exclude=./.mypy_cache \
+	  --exclude=./.hypothesis --exclude=./$(DIST) --exclude=./$(DEB_BUILD) . | tar -xf - -C $(DEB_BUILD)/dialup-admin
+	@# Debian's own python3 and tools only, whatever else is first on PATH.
+	cd $(DEB_BUILD)/dialup-admin && env PATH=$(DEB_PATH) dpkg-buildpackage -b --no-sign -us -uc
+	cp $(DEB_BUILD)/dialup-admin_$(VERSION)_all.deb $(DIST)/
+	env PATH=$(DEB_PATH) lintian --fail-on error,warning --info --display-info $(DIST)/dialup-admin_$(VERSION)_all.deb
+	@echo "make: built $(DIST)/dialup-admin_$(VERSION)_all.deb"
 
 clean:
 	rm -rf $(VENV) $(STAMPS) .pytest_cache .mypy_cache dist build

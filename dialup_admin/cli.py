@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.shell_completion import CompletionItem
 
 from dialup_admin import __version__
 from dialup_admin.context import AppContext, shared_options
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.paths import Paths
 
-COMMAND_MODULES = ("server", "accounts", "modem", "mgetty", "client", "lab", "ops")
+COMMAND_MODULES = ("server", "accounts", "modem", "mgetty", "client", "lab", "ops", "radius")
 
 # name -> (module, one-line help), so `--help` and one command load only what they need:
 # importing every area (jinja2, pexpect...) would triple the start-up time.
@@ -46,6 +47,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "doctor": ("ops", "Check everything that stops a caller getting in; each problem with its fix."),
     "sessions": ("ops", "Who called, on which line, when, for how long, with which address and bytes."),
     "logs": ("ops", "mgetty's and pppd's log lines for one line, merged in time order."),
+    "radius-server": ("radius", "Set up FreeRADIUS as the pool's RADIUS server: clients, PPP defaults, accounting."),
 }
 
 
@@ -75,6 +77,11 @@ class Cli(click.Group):
             if found is not None:
                 return found
         return None
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        # Command names from the table: Tab after "dialup-admin" must not import every command.
+        names = [CompletionItem(n, help=REGISTRY[n][1]) for n in self.list_commands(ctx) if n.startswith(incomplete)]
+        return names + click.Command.shell_complete(self, ctx, incomplete)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, REGISTRY[name][1]) for name in self.list_commands(ctx)]

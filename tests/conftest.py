@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import stat
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -47,12 +49,34 @@ def root(tmp_path: Path) -> Path:
 RunCli = Callable[..., Result]
 
 
+class _BothStreams(Result):
+    """click 8.1's result with stderr apart, whose ``output`` is both streams, as click 8.2's is."""
+
+    @property
+    def output(self) -> str:
+        return self.stdout + (self.stderr if self.stderr_bytes is not None else "")
+
+
+def cli_runner() -> CliRunner:
+    """A runner that keeps stderr apart on every click: 8.1 (Debian 12) mixes it in unless told."""
+    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:
+        return _SeparateRunner(**{"mix_stderr": False})
+    return CliRunner()
+
+
+class _SeparateRunner(CliRunner):
+    def invoke(self, *args: Any, **kwargs: Any) -> Result:
+        res = super().invoke(*args, **kwargs)
+        res.__class__ = _BothStreams
+        return res
+
+
 @pytest.fixture
 def run(root: Path) -> RunCli:
     """Run ``dialup-admin --root ROOT ARGS...`` in-process; returns click's Result."""
 
     def _run(*args: str, input: str | None = None, use_root: bool = True) -> Result:
-        runner = CliRunner()
+        runner = cli_runner()
         argv = (["--root", str(root)] if use_root else []) + list(args)
         return runner.invoke(cli, argv, input=input, catch_exceptions=False)
 

@@ -95,10 +95,13 @@ def test_prompt_asks_twice_hidden(root: Path, run: RunCli) -> None:
     assert saved(root) == {"dialup": ("ppp", "a2")}
 
 
-def test_no_password_no_tty_is_one_line(root: Path, run: RunCli) -> None:
-    res = run(*SETUP, input="")
-    assert res.exit_code == 1
-    assert res.output.strip().splitlines()[-1].startswith("dialup-admin: error: no password given")
+def test_no_password_no_tty_is_one_line(root: Path) -> None:
+    # A real process with no controlling terminal and nothing on stdin, as under cron or ssh -T.
+    res = run_tool("--root", str(root), *SETUP, input=b"", preexec=os.setsid)
+    err = res.stderr.decode()
+    assert res.returncode == 1, err
+    assert err.strip().splitlines()[-1].startswith("dialup-admin: error: no password given"), err
+    assert "Traceback" not in err
     assert not (root / "etc").exists()
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
@@ -25,9 +25,12 @@ def test_wheel_renders_from_a_fresh_venv(tmp_path: Path) -> None:
                           check=True, capture_output=True, text=True).stdout.strip()
     subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "-q", str(wheel)],
                    check=True, capture_output=True)
-    # The dependencies (click, jinja2, pexpect) come from the dev venv, not dialup_admin itself:
-    # a plain path in a .pth does not run the dev venv's editable-install hook.
-    (Path(site) / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # The dependencies (click, jinja2, pexpect) come from where the suite gets them (Debian's
+    # dist-packages under the Makefile's venv), not dialup_admin itself: a plain path in a .pth
+    # does not run the dev venv's editable-install hook.
+    deps = {str(Path(importlib.import_module(m).__file__ or "").parent.parent)
+            for m in ("click", "jinja2", "markupsafe", "pexpect", "ptyprocess")}
+    (Path(site) / "deps.pth").write_text("".join(f"{d}\n" for d in sorted(deps)))
     root = tmp_path / "root"
     root.mkdir()
     out = subprocess.run(

@@ -12,7 +12,9 @@ from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import accounts as core
 from dialup_admin.core.accounts_report import report
 from dialup_admin.core.plan import Plan, apply, display
-from dialup_admin.errors import BadInput
+from dialup_admin.commands.prompts import ask_new_secret
+from dialup_admin.completion import complete_user
+from dialup_admin.errors import BadInput, UserError
 from dialup_admin.system import accounts as sysacc
 
 F = Callable[..., Any]
@@ -54,8 +56,10 @@ def get_password(app: AppContext, name: str, from_stdin: bool, generate: bool, a
     elif app.dry_run:
         return "", False
     else:
-        password = click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True,
-                                err=True, show_default=False)
+        asked = ask_new_secret(f"Password for {name}")
+        if asked is None:
+            raise UserError("no password given: type it at the prompt, or use --password-stdin or --generate-password")
+        password = asked
     core.check_password(password, name, allow_weak)
     return password, False
 
@@ -76,10 +80,12 @@ def _run(app: AppContext, plan: Plan) -> bool:
 @click.option("--ip", metavar="ADDR", help="A static address for this user, inside the server's pool.")
 @click.option("--uid", type=int, help="The account's uid (default: the next free one).")
 @click.option("--force", is_flag=True, help="The account exists already: make it a dial-in user again, new password.")
+@click.option("--radius", is_flag=True, help="A user of the pool's FreeRADIUS (radius-server), not of this machine.")
+@click.option("--max-sessions", type=int, metavar="N", help="With --radius: at most N calls at once (Simultaneous-Use).")
 @password_options
 @pass_app
-def adduser(app: AppContext, name: str, ip: str | None, uid: int | None, force: bool,
-            password_stdin: bool, generate_password: bool, allow_weak: bool) -> None:
+def adduser(app: AppContext, name: str, ip: str | None, uid: int | None, force: bool, radius: bool,
+            max_sessions: int | None, password_stdin: bool, generate_password: bool, allow_weak: bool) -> None:
     """Add a dial-in user: a shell-less account in group ppp and its pap-secrets entry.
 
     The password is asked twice (hidden), read with --password-stdin, or made up with
@@ -92,9 +98,23 @@ def adduser(app: AppContext, name: str, ip: str | None, uid: int | None, force: 
       sudo dialup-admin adduser dreamcast
       echo "$PW" | sudo dialup-admin adduser mailstation --password-stdin --ip 192.168.32.12
       sudo dialup-admin adduser oob --generate-password
+      echo "$PW" | sudo dialup-admin adduser alice --radius --password-stdin --max-sessions 1
     Undo: dialup-admin deluser NAME (or dialup-admin rollback right after).
+
+    With --radius the user goes to the pool's FreeRADIUS users file (only the password's
+    SHA-512 crypt hash; --ip becomes Framed-IP-Address, --max-sessions Simultaneous-Use),
+    not to /etc/passwd, and FreeRADIUS re-reads it without dropping calls.
     """
     core.username(name)
+    if radius:
+        if uid is not None:
+            raise BadInput("--uid is for local accounts; a RADIUS user has none")
+        from dialup_admin.commands import radius as radius_cmds
+
+        radius_cmds.adduser(app, name, ip, max_sessions, force, password_stdin, generate_password, allow_weak)
+        return
+    if max_sessions is not None:
+        raise BadInput("--max-sessions needs --radius (Simultaneous-Use is enforced by the pool's FreeRADIUS)")
     app.require_root("adduser")
     req = core.prepare_adduser(app.paths, name, ip, uid, force)
     password, generated = get_password(app, name, password_stdin, generate_password, allow_weak)
@@ -118,18 +138,26 @@ def adduser(app: AppContext, name: str, ip: str | None, uid: int | None, force: 
 
 
 @click.command("passwd")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_user)
+@click.option("--radius", is_flag=True, help="A user of the pool's FreeRADIUS (see adduser --radius).")
 @password_options
 @pass_app
-def passwd(app: AppContext, name: str, password_stdin: bool, generate_password: bool, allow_weak: bool) -> None:
+def passwd(app: AppContext, name: str, radius: bool, password_stdin: bool, generate_password: bool,
+           allow_weak: bool) -> None:
     """Set a dial-in user's password (and restore its pap-secrets entry if it was missing).
 
     \b
     Examples:
       sudo dialup-admin passwd dreamcast
       sudo dialup-admin passwd ppp          # let the guide's ppp account dial in
+      sudo dialup-admin passwd alice --radius
     """
     core.username(name)
+    if radius:
+        from dialup_admin.commands import radius as radius_cmds
+
+        radius_cmds.passwd(app, name, password_stdin, generate_password, allow_weak)
+        return
     app.require_root("passwd")
     acc = core.prepare_passwd(app.paths, name)
     password, generated = get_password(app, name, password_stdin, generate_password, allow_weak)
@@ -144,17 +172,24 @@ def passwd(app: AppContext, name: str, password_stdin: bool, generate_password: 
 
 
 @click.command("deluser")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_user)
+@click.option("--radius", is_flag=True, help="A user of the pool's FreeRADIUS (see adduser --radius).")
 @pass_app
-def deluser(app: AppContext, name: str) -> None:
+def deluser(app: AppContext, name: str, radius: bool) -> None:
     """Remove a dial-in user: its pap-secrets entry and its account, together.
 
     \b
     Example:
       sudo dialup-admin deluser mailstation
+      sudo dialup-admin deluser alice --radius
     Undo: dialup-admin rollback (restores the account, its password and the entry).
     """
     core.username(name)
+    if radius:
+        from dialup_admin.commands import radius as radius_cmds
+
+        radius_cmds.deluser(app, name)
+        return
     app.require_root("deluser")
     plan = core.plan_deluser(app.paths, name)
     if _run(app, plan):
@@ -162,15 +197,22 @@ def deluser(app: AppContext, name: str) -> None:
 
 
 @click.command("users")
+@click.option("--radius", is_flag=True, help="The pool's FreeRADIUS users: name, static address, session limit.")
 @pass_app
-def users(app: AppContext) -> None:
+def users(app: AppContext, radius: bool) -> None:
     """List dial-in users and what is inconsistent between accounts and pap-secrets.
 
     \b
     Columns: name, uid, static address, in /etc/passwd, in pap-secrets, password state, problems.
     Example:
       sudo dialup-admin users --json
+      sudo dialup-admin users --radius
     """
+    if radius:
+        from dialup_admin.commands import radius as radius_cmds
+
+        radius_cmds.users(app)
+        return
     rows, general = report(app.paths)
     if app.json:
         app.emit_json({"users": [r.to_json() for r in rows], "problems": general})

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from dialup_admin.commands.prompts import ask_new_secret
+from dialup_admin.completion import complete_port
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import client as core
 from dialup_admin.core.plan import apply, display
@@ -25,16 +27,14 @@ def _read_password(app: AppContext, c: core.Client, from_stdin: bool, new: bool)
         return None
     if app.dry_run:
         return PLACEHOLDER
-    try:
-        value = click.prompt(f"PAP password of {c.user}", hide_input=True, confirmation_prompt=True,
-                             err=True, show_default=False)
-    except click.Abort:
-        raise UserError("no password given: type it at the prompt, or pipe it in with --password-stdin") from None
-    return core.password(str(value))
+    value = ask_new_secret(f"PAP password of {c.user}")
+    if value is None:
+        raise UserError("no password given: type it at the prompt, or pipe it in with --password-stdin")
+    return core.password(value)
 
 
 @click.command("setup-client")
-@click.option("--device", required=True, metavar="PORT", help="The modem's serial port, such as /dev/ttyS0 or ttyUSB0.")
+@click.option("--device", required=True, metavar="PORT", shell_complete=complete_port, help="The modem's serial port, such as /dev/ttyS0 or ttyUSB0.")
 @click.option("--number", required=True, help="The number to dial (digits and dial modifiers), such as 11.")
 @click.option("--user", default="ppp", show_default=True, help="PAP user name, as in the server's pap-secrets.")
 @click.option("--peer", default=core.DEFAULT_PEER, show_default=True,
@@ -281,7 +281,7 @@ def stats(app: AppContext, iface: str | None, interval: float | None, count: int
 
 
 @click.command("terminal")
-@click.argument("port")
+@click.argument("port", shell_complete=complete_port)
 @click.option("--speed", type=int, default=57600, show_default=True, help="Port speed.")
 @pass_app
 def terminal(app: AppContext, port: str, speed: int) -> None:

@@ -39,9 +39,12 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option("--init", "init", type=click.Choice(INITS), default="systemd", show_default=True,
               help="The server guest's PID 1, which keeps mgetty running: systemd, sysvinit (Debian's "
                    "sysvinit-core, downloaded once into a cache, never installed here), or none (a respawn loop).")
+@click.option("--radius", is_flag=True,
+              help="A pool instead: two dial-in servers and one FreeRADIUS guest on a guest network; callers "
+                   "authenticated and accounted by RADIUS, refusals, Simultaneous-Use, a backup server.")
 @pass_app
 def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, folder: str | None, keep: bool,
-        init: str) -> None:
+        init: str, radius: bool) -> None:
     """Prove the whole guide end to end: a server and a caller on a simulated phone line.
 
     Boots two user-mode Linux guests (kernels with PPP, running this machine's own
@@ -63,9 +66,13 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
       dialup-admin lab --calls 3 --bps 57600 --transfer 65536 --keep
       dialup-admin lab --init sysvinit
       dialup-admin lab --json
+      dialup-admin lab --radius           # the pool: 2 servers, 1 FreeRADIUS, 1 caller with 2 modems
     """
     if not app.paths.is_host:
         raise BadInput("lab runs in its own guests: --root does not apply to it")
+    if radius:
+        _radius_lab(app, folder, keep, calls != 1 or bps is not None or transfer is not None)
+        return
     scenario.check_host()
     if app.dry_run:
         app.say(f"Would boot a server ({init} as PID 1) and a caller guest on a simulated line and make "
@@ -95,6 +102,39 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
         app.emit_json(report.as_json())
     if not report.passed:
         raise UserError(f"lab failed: {report.error or 'a call failed'}; every log is in {report.folder}")
+
+
+def _radius_lab(app: AppContext, folder: str | None, keep: bool, other_options: bool) -> None:
+    """``lab --radius`` (dialup_admin/lab/radius_scenario.py): the pool on the real stack."""
+    from dialup_admin.lab import radius_scenario
+
+    if other_options:
+        raise BadInput("--radius runs its own calls: --calls, --bps and --transfer do not apply to it")
+    scenario.check_host()
+    radius_scenario.check_freeradius()
+    if app.dry_run:
+        app.say("Would boot a RADIUS guest, two dial-in server guests and a caller on a simulated phone line "
+                "and a guest network; nothing on this machine changes either way.")
+        return
+    old = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        report = radius_scenario.run(keep=keep, folder=folder, say=lambda line: app.say(line))
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+    app.say("")
+    for line in radius_scenario.summary(report):
+        app.say(line)
+    if not report.passed and report.log_lines:
+        app.say("The log lines that show why:", err=True)
+        for line in report.log_lines:
+            app.say(f"  {line}", err=True)
+    if report.passed and (keep or folder):
+        app.say(f"Logs: {report.folder}")
+    if app.json:
+        app.emit_json(report.as_json())
+    if not report.passed:
+        raise UserError(f"lab --radius failed: {report.error or 'a call failed'}; every log is in {report.folder}")
 
 
 COMMANDS: list[click.Command] = [lab]

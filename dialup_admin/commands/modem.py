@@ -9,6 +9,7 @@ from types import FrameType
 
 import click
 
+from dialup_admin.completion import complete_port
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.modem import detect as detect_mod
@@ -115,7 +116,7 @@ def _speed(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
 
 
 @click.command("test-modem")
-@click.argument("port")
+@click.argument("port", shell_complete=complete_port)
 @click.option("--init", default=selftest.GUIDE_INIT, show_default=True, help="The init string to check.")
 @click.option("--dial", metavar="NUMBER", help="Also dial NUMBER (ATDT) and check the result.")
 @click.option(
@@ -175,7 +176,7 @@ def test_modem(
 
 
 @click.command("detect")
-@click.option("--port", "ports", multiple=True, metavar="PATH|GLOB", help="Probe these ports instead of the usual ones.")
+@click.option("--port", "ports", multiple=True, metavar="PATH|GLOB", shell_complete=complete_port, help="Probe these ports instead of the usual ones.")
 @click.option("--speed", "speeds", type=int, multiple=True, callback=lambda c, p, v: tuple(_speed(c, p, s) for s in v),
               help="Speeds to try, highest first (default 115200, 57600, 9600).")
 @click.option("--timeout", type=click.FloatRange(min=0.05), default=detect_mod.PROBE_TIMEOUT, show_default=True,

@@ -8,6 +8,7 @@ import time
 
 import click
 
+from dialup_admin.completion import complete_tty
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import doctor as doctor_core
 from dialup_admin.core import logs as logs_core
@@ -31,6 +32,9 @@ def doctor(app: AppContext) -> None:
     secrets, wildcards, missing accounts, system accounts), mgetty.config against the modem,
     other programs on the port (ModemManager, a serial getty, pppd, stale UUCP locks), the
     address plan, internet sharing (forwarding, NAT table, DNS) and the session hooks.
+    With --radius set up: the RADIUS files (the secret 0600), and whether each RADIUS
+    server answers with our shared secret. On the pool's RADIUS server (radius-server,
+    no dial-in lines): only the RADIUS checks.
     Changes nothing. Exit status: 0 all ok, 1 warnings, 2 errors.
 
     \b
@@ -39,7 +43,9 @@ def doctor(app: AppContext) -> None:
       sudo dialup-admin doctor -v          # list the passed checks too
       dialup-admin --root /srv/img doctor --json
     """
-    findings = doctor_core.run_checks(doctor_core.Target.load(app.paths))
+    target = doctor_core.Target.load(app.paths)
+    radius_only = target.state is None and target.read("/etc/dialup-admin/radius.json") is not None
+    findings = doctor_core.run_checks(target, (doctor_core.check_radius,) if radius_only else doctor_core.CHECKS)
     level = doctor_core.worst(findings)
     if app.json:
         app.emit_json({"worst": level, "findings": [f.to_json() for f in findings]})
@@ -50,8 +56,9 @@ def doctor(app: AppContext) -> None:
 
 @click.command("sessions")
 @click.option("--active", is_flag=True, help="Only the calls in progress.")
+@click.option("--radius", is_flag=True, help="The whole pool's calls, from FreeRADIUS's accounting (on the RADIUS server).")
 @pass_app
-def sessions(app: AppContext, active: bool) -> None:
+def sessions(app: AppContext, active: bool, radius: bool) -> None:
     """Who called, on which line, when, for how long, with which address and bytes.
 
     \b
@@ -65,7 +72,11 @@ def sessions(app: AppContext, active: bool) -> None:
     Examples:
       dialup-admin sessions
       dialup-admin sessions --active --json
+      sudo dialup-admin sessions --radius     # every server of the pool, from FreeRADIUS
     """
+    if radius:
+        radius_sessions(app, active)
+        return
     found, bad = sessions_core.read_sessions(app.paths, int(time.time()))
     if active:
         found = [s for s in found if s.state == "active"]
@@ -87,6 +98,30 @@ def sessions(app: AppContext, active: bool) -> None:
         app.say("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
 
 
+def radius_sessions(app: AppContext, active: bool) -> None:
+    """``sessions --radius``: the pool's calls from FreeRADIUS's detail files."""
+    from dialup_admin.core import radius_sessions as rs
+
+    found = rs.read_calls(app.paths, int(time.time()))
+    if active:
+        found = [c for c in found if c.state == "active"]
+    if app.json:
+        app.emit_json([c.to_json() for c in found])
+        return
+    if not found:
+        app.say("No calls in progress." if active else "No calls in FreeRADIUS's accounting yet.")
+        return
+    rows = [("USER", "SERVER", "LINE", "START", "DURATION", "CALLER", "IN", "OUT", "STATE")]
+    for c in found:
+        start = dt.datetime.fromtimestamp(c.start).strftime("%Y-%m-%d %H:%M:%S") if c.start else "-"
+        state = f"{c.state} ({c.cause})" if c.cause else c.state
+        rows.append((c.user, c.nas, c.line, start, sessions_core.human_duration(c.duration), c.address,
+                     sessions_core.human_bytes(c.bytes_in), sessions_core.human_bytes(c.bytes_out), state))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        app.say("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+
+
 def mgetty_log_path(paths: Paths, tty: str) -> str:
     """Where the target's mgetty logs for ``tty`` (its compiled-in pattern)."""
     data = load_server_json(paths) or {}
@@ -99,7 +134,7 @@ def mgetty_log_path(paths: Paths, tty: str) -> str:
 
 
 @click.command("logs")
-@click.argument("tty")
+@click.argument("tty", shell_complete=complete_tty)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines as they come (Ctrl-C ends).")
 @click.option("-n", "--lines", "count", type=int, default=200, show_default=True,
               help="How many of the latest lines to show first (0: all).")

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
+from dialup_admin.completion import complete_tty
 from dialup_admin.context import AppContext, pass_app
+from dialup_admin.core import radius_nas, sharing
 from dialup_admin.core import rollback as rollback_core
-from dialup_admin.core import sharing
 from dialup_admin.core.accounts import ServiceAccounts, static_addresses
 from dialup_admin.core.plan import apply, display
 from dialup_admin.core.server import ServerOptions, check_ttys_exist, plan_server, previous_pairs
@@ -24,6 +25,7 @@ from dialup_admin.model import (
 )
 from dialup_admin.model import pool as parse_pool
 from dialup_admin.paths import Paths
+from dialup_admin.radius.nas import FALLBACK_CHOICES
 from dialup_admin.system import mgetty as mgetty_sys
 from dialup_admin.system.services import INIT_CHOICES, check_init, detect_init
 
@@ -39,7 +41,7 @@ def find_pppd(paths: Paths) -> str:
 
 
 @click.command("setup-server")
-@click.option("--tty", "ttys", multiple=True, required=True, metavar="TTY[=LOCAL:REMOTE]",
+@click.option("--tty", "ttys", multiple=True, required=True, metavar="TTY[=LOCAL:REMOTE]", shell_complete=complete_tty,
               help="A modem line, such as ttyS1 (repeat for more lines). Addresses are taken from the pool "
                    "unless given as ttyS1=192.168.32.1:192.168.32.2.")
 @click.option("--pool", default=DEFAULT_POOL, show_default=True,
@@ -68,6 +70,15 @@ def find_pppd(paths: Paths) -> str:
 @click.option("--no-share-internet", "no_share", is_flag=True, help="Stop sharing: remove the NAT table and its files.")
 @click.option("--proxyarp/--no-proxyarp", "proxyarp", default=None,
               help="pppd answers ARP for callers on the LAN. Default: on when the pool lies inside a LAN of this host.")
+@click.option("--radius", "radius", multiple=True, metavar="HOST[:PORT]",
+              help="Check callers with this RADIUS server (pppd's radius.so) instead of pap-secrets; repeat for "
+                   "a backup, tried in order. Kept on later runs until --no-radius.")
+@click.option("--radius-secret-file", metavar="FILE",
+              help="File (mode 0600) holding the RADIUS shared secret on one line; never on the command line.")
+@click.option("--radius-fallback", type=click.Choice(FALLBACK_CHOICES), default=None,
+              help="local: when no RADIUS server answers, check callers against the local accounts instead "
+                   "of refusing them (default: none).")
+@click.option("--no-radius", is_flag=True, help="Stop using RADIUS: callers are checked by pap-secrets again.")
 @pass_app
 def setup_server(
     app: AppContext,
@@ -90,6 +101,10 @@ def setup_server(
     ppp_uid: int,
     fax_uid: int,
     no_accounts: bool,
+    radius: tuple[str, ...],
+    radius_secret_file: str | None,
+    radius_fallback: str | None,
+    no_radius: bool,
 ) -> None:
     """Set up the dial-in server: mgetty answers, pppd authenticates with PAP.
 
@@ -106,6 +121,8 @@ def setup_server(
       /etc/ppp/ip-up.d/dialup-admin   session records (and ip-down.d; see dialup-admin sessions)
       with --share-internet: /etc/dialup-admin/nat.nft (nftables table dialup_admin),
       /etc/sysctl.d/60-dialup-admin.conf (ip_forward), dialup-admin-nat.service
+      with --radius: /etc/ppp/radius/ (radiusclient.conf and servers 0600, dictionary,
+      port-id-map) and plugin radius.so in each options.TTY
 
     \b
     Examples:
@@ -114,6 +131,7 @@ def setup_server(
       dialup-admin --root /srv/img setup-server --tty ttyS1
       dialup-admin setup-server --tty ttyS1 --dry-run --diff
       sudo dialup-admin setup-server --tty ttyS1 --share-internet eth0
+      sudo dialup-admin setup-server --tty ttyS1 --radius radius1 --radius radius2 --radius-secret-file /root/radius.secret
     """
     specs = [parse_tty_spec(t) for t in ttys]
     net = parse_pool(pool)
@@ -135,6 +153,7 @@ def setup_server(
     if share is not None and not dns_addrs:
         dns_addrs = sharing.pick_dns(app.paths, lines)
     server = Server(lines=lines, pool=net, dns=dns_addrs, mgetty=settings)
+    nas = radius_nas.choose(app.paths, radius, radius_secret_file, no_radius, radius_fallback)
     app.require_root("setup-server")
     chosen_init = detect_init(app.paths) if init == "auto" else init
     check_init(app.paths, chosen_init)
@@ -143,7 +162,8 @@ def setup_server(
     opts = ServerOptions(init=chosen_init, mgetty=layout, pppd=find_pppd(app.paths), force=force,
                          share_internet=share,
                          proxyarp=sharing.pool_in_lan(app.paths, net) if proxyarp is None else proxyarp,
-                         accounts=None if no_accounts else ServiceAccounts(ppp_gid, ppp_uid, fax_uid))
+                         accounts=None if no_accounts else ServiceAccounts(ppp_gid, ppp_uid, fax_uid),
+                         radius=nas)
     plan = plan_server(app.paths, server, opts)
     display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
     if app.dry_run or not plan:
@@ -152,6 +172,9 @@ def setup_server(
     app.say(f"Server set up: {len(plan.actions)} change(s) applied; undo with: dialup-admin rollback")
     for ln in server.lines:
         app.say(f"  {ln.tty}: server {ln.local}, caller {ln.remote}")
+    if nas is not None:
+        app.say(f"  callers are checked by RADIUS: {', '.join(map(str, nas.servers))} (as {nas.nas_identifier})"
+                + ("; local accounts when none answers" if nas.fallback == "local" else ""))
     for n in plan.notes:
         app.say(f"  note: {n}")
 

@@ -735,10 +735,17 @@ def check_hooks(t: Target) -> list[Finding]:
     return out
 
 
+def check_radius(t: Target) -> list[Finding]:
+    """RADIUS (setup-server --radius, radius-server): core/radius_doctor.py."""
+    from dialup_admin.core import radius_doctor
+
+    return radius_doctor.check(t)
+
+
 CHECKS: tuple[Check, ...] = (
     check_kernel_ppp, check_programs, check_mgetty, check_setup, check_files, check_service,
     check_pap_secrets, check_mgetty_config, check_port_users, check_addresses, check_sharing,
-    check_dns, check_hooks,
+    check_dns, check_hooks, check_radius,
 )
 
 

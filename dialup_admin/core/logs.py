@@ -20,7 +20,9 @@ from dialup_admin.paths import Paths
 SYSLOG_FILES = ("/var/log/syslog", "/var/log/messages", "/var/log/daemon.log")
 
 _MGETTY_RE = re.compile(r"^(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) (\S+)\s+(.*)$")
-_BSD_RE = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$")
+# The traditional format; busybox's syslogd puts the facility.level after the host.
+_BSD_RE = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) (?:[a-z0-9]+\.[a-z]+ )?"
+                     r"([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$")
 _ISO_RE = re.compile(
     r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)? (\S+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$"
 )
@@ -97,6 +99,71 @@ def pppd_lines_for(lines: Iterable[tuple[LogLine, int | None]], tty: str) -> lis
     return [ln for ln, p in lines if p in pids]
 
 
+_NO_REPLY_RE = re.compile(r"rc_send_server: no reply from RADIUS server (\S+):(\d+)")
+_BAD_DIGEST = "rc_check_reply: received invalid reply digest from RADIUS server"
+_PAP_RE = re.compile(r"^PAP peer authentication (succeeded|failed) for (.*)$")
+_RADIUS_START = ("RADIUS plugin initialized.", "rc_send_server:", "rc_check_reply:", "rc_read_config", "RADIUS: ")
+NOTE = "dialup-admin"
+
+
+class RadiusNotes:
+    """Says why a caller was refused when pppd asks RADIUS (radius.so), after pppd's own line.
+
+    pppd logs only "PAP peer authentication failed for NAME" whatever the reason; the
+    plugin's lines before it tell a server that did not answer ("rc_send_server: no reply
+    from RADIUS server HOST:PORT") or a reply signed with another secret ("rc_check_reply:
+    received invalid reply digest"). A refusal with neither is RADIUS's own Access-Reject:
+    a wrong password, an unknown user or a session limit. State is kept per pppd pid, so
+    ``logs -f`` can feed lines as they come.
+    """
+
+    def __init__(self) -> None:
+        self.silent: dict[int, list[str]] = {}
+        self.bad_secret: set[int] = set()
+        self.radius: set[int] = set()
+
+    def feed(self, lines: Iterable[LogLine]) -> list[LogLine]:
+        out: list[LogLine] = []
+        for ln in lines:
+            out.append(ln)
+            pid = _pid_of(ln)
+            if pid is None:
+                continue
+            if ln.text.startswith(_RADIUS_START):
+                self.radius.add(pid)
+            m = _NO_REPLY_RE.search(ln.text)
+            if m and m.group(1) not in self.silent.setdefault(pid, []):
+                self.silent[pid].append(m.group(1))
+            if _BAD_DIGEST in ln.text:
+                self.bad_secret.add(pid)
+            pap = _PAP_RE.match(ln.text)
+            if pap and pid in self.radius:
+                note = self._note(pid, pap.group(1) == "succeeded", pap.group(2))
+                if note:
+                    out.append(LogLine(ln.time, NOTE, note, ln.order))
+        return out
+
+    def _note(self, pid: int, ok: bool, user: str) -> str:
+        silent = self.silent.get(pid, [])
+        hosts = ", ".join(silent)
+        were = "were" if len(silent) > 1 else "was"
+        if ok:
+            return f"RADIUS server {hosts} {were} not answering; the next one let {user} in" if silent else ""
+        if pid in self.bad_secret:
+            return (f"RADIUS shared secret mismatch: the server's reply is signed with another secret, so {user} "
+                    "was refused for that, not for a wrong password (see dialup-admin doctor)")
+        if silent:
+            return (f"RADIUS server {hosts} not answering: {user} was refused for that, not for a wrong password "
+                    "(see dialup-admin doctor)")
+        return f"RADIUS refused {user}: a wrong password, an unknown user, or a session limit (Simultaneous-Use)"
+
+
+def _pid_of(ln: LogLine) -> int | None:
+    if ln.source.startswith("pppd[") and ln.source.endswith("]") and ln.source[5:-1].isdigit():
+        return int(ln.source[5:-1])
+    return None
+
+
 def merge(*streams: Iterable[LogLine]) -> list[LogLine]:
     """All lines in time order; lines of one source with the same time keep their file order."""
     tagged = [(ln, k) for k, s in enumerate(streams) for ln in s]
@@ -124,7 +191,7 @@ def collect(paths: Paths, tty: str, mgetty_log: str, now: dt.datetime,
         ppp += parse_syslog(read_text(paths, f) or "", now)
     if journal_text:
         ppp += parse_syslog(journal_text, now)
-    return merge(mg, pppd_lines_for(ppp, tty))
+    return RadiusNotes().feed(merge(mg, pppd_lines_for(ppp, tty)))
 
 
 class Follower:
@@ -143,6 +210,7 @@ class Follower:
         self.offsets: dict[str, int] = {}
         self.pids: set[int] = set(known_pids)
         self.held: list[tuple[LogLine, int | None]] = []
+        self.notes = RadiusNotes()
         for f in [mgetty_log, *syslog_files(paths)]:
             try:
                 self.offsets[f] = paths.of(f).stat().st_size
@@ -190,4 +258,4 @@ class Follower:
             ppp += parse_syslog(self._new_text(f), now)
         if journal_text:
             ppp += parse_syslog(journal_text, now)
-        return merge(mg, self.feed_pppd(ppp))
+        return self.notes.feed(merge(mg, self.feed_pppd(ppp)))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Any
 
-from dialup_admin.core import mgetty_service, sessions, sharing
+from dialup_admin.core import mgetty_service, radius_nas, sessions, sharing
 from dialup_admin.core.accounts import ServiceAccounts, plan_service_accounts
 from dialup_admin.core.plan import FileSpec, Plan
 from dialup_admin.core.state import load_server_json, server_to_json
@@ -19,6 +20,7 @@ from dialup_admin.formats import inittab as inittab_fmt
 from dialup_admin.formats import managed, secrets
 from dialup_admin.model import Server
 from dialup_admin.paths import Paths
+from dialup_admin.radius.nas import NasRadius
 from dialup_admin.render import render
 from dialup_admin.system.mgetty import MgettyLayout
 
@@ -42,6 +44,7 @@ class ServerOptions:
     share_internet: str | None = None  # upstream interface for callers' NAT (core/sharing.py)
     proxyarp: bool = False  # the pool lies inside the LAN: answer ARP for callers
     accounts: ServiceAccounts | None = None  # group ppp, users ppp/fax (core/accounts.py); None: leave them
+    radius: NasRadius | None = None  # callers checked by RADIUS (core/radius_nas.py); None: pap-secrets
 
 
 def previous_pairs(paths: Paths) -> dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]]:
@@ -77,12 +80,14 @@ def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
         FileSpec(render("mgetty.config.j2", settings=server.mgetty, lines=server.lines, log_hint=lay.log_file("TTY"))),
     )
     # mgetty ignores login.config unless it is root's and 0600 (it falls back to /bin/login).
-    plan.file(lay.login_config, FileSpec(render("login.config.j2", pppd=opts.pppd, login=opts.login), mode=0o600))
+    login_pppd = radius_nas.pppd_for_login(opts.radius, opts.pppd)
+    plan.file(lay.login_config, FileSpec(render("login.config.j2", pppd=login_pppd, login=opts.login), mode=0o600))
 
     options_body = render("options.j2", mtu=opts.mtu, echo_interval=opts.echo_interval, echo_failure=opts.echo_failure)
     _block(plan, "/etc/ppp/options", options_body.encode(), 0o644, opts.force)
     for line in server.lines:
-        tty_opts = render("options.tty.j2", line=line, dns=server.dns, proxyarp=opts.proxyarp)
+        tty_opts = render("options.tty.j2", line=line, dns=server.dns, proxyarp=opts.proxyarp,
+                          radius=radius_nas.line_options(opts.radius, line.tty))
         plan.file(f"/etc/ppp/options.{line.tty}", FileSpec(tty_opts))
     previous = load_server_json(paths) or {}
     for old in previous.get("lines", []):
@@ -95,9 +100,12 @@ def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
     _pap_secrets(plan, opts.force)
     sessions.plan_hooks(plan, opts.force)
     sharing.plan_sharing(plan, server.pool, sharing.SharePlan(opts.share_internet, opts.init))
+    radius_nas.plan_nas(plan, server, opts.radius, opts.pppd)
     _service(plan, server, opts)
-    extra = {"init": opts.init, "mgetty_binary": lay.binary, "mgetty_config_dir": lay.config_dir, "pppd": opts.pppd,
+    extra: dict[str, Any] = {"init": opts.init, "mgetty_binary": lay.binary, "mgetty_config_dir": lay.config_dir, "pppd": opts.pppd,
              "share_internet": opts.share_internet, "proxyarp": opts.proxyarp}
+    if opts.radius is not None:
+        extra["radius"] = opts.radius.to_json()
     plan.file("/etc/dialup-admin/server.json", FileSpec(server_to_json(server, extra)))
     return plan
 

@@ -94,8 +94,10 @@ def split(data: bytes, filename: str, *, name: str = "managed", force: bool = Fa
     return Split(b"".join(kept), None, b"")
 
 
-def merge(data: bytes, body: bytes, filename: str, *, name: str = "managed", force: bool = False) -> bytes:
-    """``data`` with its managed block replaced by ``body`` (appended if there was none).
+def merge(data: bytes, body: bytes, filename: str, *, name: str = "managed", force: bool = False,
+          at_start: bool = False) -> bytes:
+    """``data`` with its managed block replaced by ``body`` (appended if there was none,
+    or put first with ``at_start``: files read top-down where the first match wins).
 
     A block whose body no longer matches its checksum was edited by hand: refused
     unless ``force``.
@@ -112,6 +114,8 @@ def merge(data: bytes, body: bytes, filename: str, *, name: str = "managed", for
     marker = begin + f" [sha256={checksum(body)}]".encode()
     if s.body is not None:
         before, after, added = s.before, s.after, s.added_newline
+    elif at_start:
+        before, after, added = b"", s.before, False
     else:
         before, after, added = s.before, b"", False
         if before and not before.endswith(b"\n"):

@@ -474,7 +474,8 @@ class Guest:
 
     ``command`` is a shell script (``str``) or an argv (sequence), run by ``/bin/sh``
     in the guest as root, in ``folder``, with ``env`` exported. ``serial[i]`` is the host
-    pty that becomes the guest's ``/dev/ttyS{i+1}``.
+    pty that becomes the guest's ``/dev/ttyS{i+1}``. ``kernel_args`` go on UML's command
+    line as they are (a network card: ``eth0=mcast,,GROUP,PORT,TTL``).
     """
 
     def __init__(
@@ -493,6 +494,7 @@ class Guest:
         absent_serial: Sequence[int] = (),
         disk: str | os.PathLike[str] | None = None,
         make_dirs: Sequence[str] = (),
+        kernel_args: Sequence[str] = (),
     ) -> None:
         if not _NAME_RE.match(name):
             raise BadInput(f"guest name {name!r}: use 1-20 lower-case letters, digits or '-', starting with a letter")
@@ -529,6 +531,10 @@ class Guest:
             if not directory.startswith("/") or _UNSAFE_PATH_RE.search(directory):
                 raise BadInput(f"guest directory {directory!r}: use an absolute path like /var/log/mgetty")
         self.make_dirs = tuple(make_dirs)
+        for arg in kernel_args:
+            if not re.match(r"^[A-Za-z0-9_.]+=[A-Za-z0-9_.,:]*$", arg):
+                raise BadInput(f"guest kernel argument {arg!r}: such as eth0=mcast,,239.192.0.1,1102,0")
+        self.kernel_args = tuple(kernel_args)
         self._own_folder = folder is None
         self.keep = keep
         self.folder = Path(tempfile.mkdtemp(prefix=f"dialup-lab-{name}-")) if folder is None else Path(folder)
@@ -591,6 +597,7 @@ class Guest:
                 # A port without hardware behind it: the device exists but open() fails,
                 # as a PC's /dev/ttyS3 with no UART there gives EIO.
                 *(f"ssl{n}=tty:/dev/dialup-lab-no-uart-{n}" for n in self.absent_serial),
+                *self.kernel_args,  # such as a network card: eth0=mcast,...
             ]
             with open(self.folder / CONSOLE, "wb") as console:
                 self._started_wall = time.time()

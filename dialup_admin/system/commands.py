@@ -32,6 +32,9 @@ PACKAGE_OF = {
     "ip": "iproute2",
     "mkfs.ext4": "e2fsprogs",
     "dpkg-deb": "dpkg",
+    "freeradius": "freeradius",
+    "radclient": "freeradius-utils",
+    "radtest": "freeradius-utils",
 }
 
 

@@ -148,6 +148,7 @@ def restore_state(path: Path, state: FileState) -> None:
         tmp = path.parent / f".{path.name}.dialup-admin.{os.getpid()}.lnk"
         tmp.unlink(missing_ok=True)
         os.symlink(state.target, tmp)
+        _chown(tmp, state.uid, state.gid)  # a link's owner matters to some (FreeRADIUS's are freerad's)
         os.rename(tmp, path)
         _fsync_dir(path.parent)
         return
