@@ -10,6 +10,7 @@ only; the starting and stopping are ``systemctl``/``telinit`` commands in the pl
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -126,12 +127,21 @@ def line_busy(paths: Paths, tty: str) -> bool:
     return bool(mgetty_pids(paths, tty)) or call_pid(paths, tty) is not None
 
 
-def log_tail(path: str, count: int = 3) -> str:
+def log_tail(path: str, count: int = 2) -> str:
+    """mgetty's last words that say why it stopped (an ``exiting`` or ``failed`` line), then its last lines.
+
+    The init may have started mgetty again meanwhile: the newest lines are then that
+    start's, and the reason is a little above them.
+    """
     try:
         lines = [ln.strip() for ln in Path(path).read_text(errors="replace").splitlines() if ln.strip()]
     except OSError:
         return f"no log at {path}"
-    return " | ".join(lines[-count:]) if lines else f"{path} is empty"
+    if not lines:
+        return f"{path} is empty"
+    why = [ln for ln in lines if re.search(r"exiting|failed|cannot|error", ln, re.IGNORECASE)]
+    shown = ([why[-1]] if why else []) + [ln for ln in lines[-count:] if not why or ln != why[-1]]
+    return " | ".join(shown)
 
 
 def verify_running(paths: Paths, init: str, started: Sequence[str], stopped: Sequence[str],
