@@ -20,7 +20,7 @@ from dialup_admin.context import AppContext, shared_options
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.paths import Paths
 
-COMMAND_MODULES = ("server", "accounts", "modem", "mgetty", "client", "lab", "ops", "radius")
+COMMAND_MODULES = ("server", "accounts", "modem", "mgetty", "client", "lab", "ops", "radius", "direct")
 
 # name -> (module, one-line help), so `--help` and one command load only what they need:
 # importing every area (jinja2, pexpect...) would triple the start-up time.
@@ -48,6 +48,7 @@ REGISTRY: dict[str, tuple[str, str]] = {
     "sessions": ("ops", "Who called, on which line, when, for how long, with which address and bytes."),
     "logs": ("ops", "mgetty's and pppd's log lines for one line, merged in time order."),
     "radius-server": ("radius", "Set up FreeRADIUS as the pool's RADIUS server: clients, PPP defaults, accounting."),
+    "answer": ("direct", "Answer one call on a direct line (no exchange), then become pppd on it."),
 }
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dialup_admin.errors import BadInput
+from dialup_admin.modem import tones
 
 # Speeds mgetty and the Linux serial driver accept (termios B-constants).
 SPEEDS = (300, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800)
@@ -58,11 +59,16 @@ def speed(value: int) -> int:
 
 @dataclass(frozen=True)
 class Line:
-    """One modem line: its tty and the PPP address pair (server side, caller side)."""
+    """One modem line: its tty and the PPP address pair (server side, caller side).
+
+    ``direct``: the caller's modem is cabled to this one without an exchange;
+    ``dialup-admin answer`` answers it instead of mgetty (see :class:`DirectSettings`).
+    """
 
     tty: str
     local: ipaddress.IPv4Address
     remote: ipaddress.IPv4Address
+    direct: bool = False
 
     @property
     def inittab_id(self) -> str:
@@ -100,6 +106,31 @@ class MgettySettings:
 
 
 @dataclass(frozen=True)
+class DirectSettings:
+    """How ``dialup-admin answer`` answers the direct lines: the dial tone it plays (None: no
+    voice mode, blind-dialing callers), the only number it answers (None: any), how long
+    the tone waits for a first digit and ATA for the caller's carrier (S7)."""
+
+    dial_tone: str | None = tones.NORTH_AMERICA
+    number: str | None = None
+    dial_timeout: int = 60
+    connect_timeout: int = 30
+
+    def __post_init__(self) -> None:
+        if self.dial_tone is not None:
+            try:
+                tones.parse_tone(self.dial_tone)
+            except ValueError as exc:
+                raise BadInput(str(exc)) from None
+        if self.number is not None and not re.match(r"^[0-9*#]{1,32}$", self.number):
+            raise BadInput(f"bad --number {self.number!r}: the digits the caller dials (0-9, * and #)")
+        if not 1 <= self.dial_timeout <= 3600:
+            raise BadInput(f"bad --dial-timeout {self.dial_timeout}: 1 to 3600 seconds")
+        if not 5 <= self.connect_timeout <= 255:
+            raise BadInput(f"bad --connect-timeout {self.connect_timeout}: 5 to 255 seconds (the modem's S7)")
+
+
+@dataclass(frozen=True)
 class Server:
     """A dial-in server: its lines, addresses, DNS for callers, mgetty settings."""
 
@@ -107,6 +138,15 @@ class Server:
     pool: ipaddress.IPv4Network
     dns: tuple[ipaddress.IPv4Address, ...] = ()
     mgetty: MgettySettings = field(default_factory=MgettySettings)
+    direct: DirectSettings = field(default_factory=DirectSettings)
+
+    @property
+    def mgetty_lines(self) -> tuple[Line, ...]:
+        return tuple(ln for ln in self.lines if not ln.direct)
+
+    @property
+    def direct_lines(self) -> tuple[Line, ...]:
+        return tuple(ln for ln in self.lines if ln.direct)
 
     def __post_init__(self) -> None:
         if not self.lines:
@@ -136,6 +176,7 @@ def allocate_lines(
     given: Mapping[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]] | None = None,
     previous: Mapping[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]] | None = None,
     reserved: Iterable[ipaddress.IPv4Address] = (),
+    direct: Iterable[str] = (),
 ) -> tuple[Line, ...]:
     """Give every tty its own local:remote pair from ``net``, never colliding.
 
@@ -177,11 +218,26 @@ def allocate_lines(
             raise BadInput(f"pool {net} is too small for {len(ttys)} line(s): give a larger --pool")
         taken.update(free)
         pairs[tty] = (free[0], free[1])
-    return tuple(Line(tty, *pairs[tty]) for tty in ttys)
+    wired = set(direct)
+    return tuple(Line(tty, *pairs[tty], direct=tty in wired) for tty in ttys)
+
+
+DIRECT_SUFFIX = ":direct"
+
+
+def split_direct(spec: str) -> tuple[str, bool]:
+    """``ttyACM0:direct[=LOCAL:REMOTE]`` -> (``ttyACM0[=LOCAL:REMOTE]``, True): a line cabled to
+    the caller's modem without an exchange (``dialup-admin answer`` instead of mgetty)."""
+    tty, sep, addrs = spec.partition("=")
+    if tty.endswith(DIRECT_SUFFIX):
+        return tty[: -len(DIRECT_SUFFIX)] + sep + addrs, True
+    if ":" in tty:
+        raise BadInput(f"bad --tty {spec!r}: the only kind of line is ':direct', as in ttyACM0:direct")
+    return spec, False
 
 
 def parse_tty_spec(spec: str) -> tuple[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address] | None]:
-    """``ttyS1`` or ``ttyS1=LOCAL:REMOTE`` as given to ``--tty``."""
+    """``ttyS1`` or ``ttyS1=LOCAL:REMOTE`` as given to ``--tty`` (``:direct`` removed first)."""
     tty, sep, addrs = spec.partition("=")
     name = tty_name(tty)
     if not sep:

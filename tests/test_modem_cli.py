@@ -55,6 +55,10 @@ def test_simulate_line_bad_input(root: Path) -> None:
     assert res.returncode == 2 and b"bad phone number '1x'" in res.stderr
     res = run_tool("--root", str(root), "simulate-line", "--line", "11", "--dead", "12")
     assert res.returncode == 2 and b"no --line has that number" in res.stderr
+    res = run_tool("--root", str(root), "simulate-line", "--line", "11", "--line", "21", "--direct", "11-99")
+    assert res.returncode == 2 and b"direct pair 11-99: 99 is not a number on this line" in res.stderr
+    res = run_tool("--root", str(root), "simulate-line", "--line", "11", "--direct", "11")
+    assert res.returncode == 2 and b"bad --direct '11'" in res.stderr
 
 
 def test_simulate_line_dry_run_creates_nothing(root: Path, run: RunCli) -> None:

@@ -140,7 +140,7 @@ def test_what_mgetty_and_chat_send() -> None:
     h = Hayes()
     for line in ("ATQ0V1H0", "ATS0=0Q0&D3&C1", "AT+FCLASS=0", "ATH0Z", "AT&F", "ATE1Q0V1&K3", "AT&W", "ATM1L2", "ATB0"):
         assert out(h.execute(line)).endswith(b"\r\nOK\r\n"), line
-    assert out(h.execute("AT+FCLASS=?")) == b"\r\n0\r\n\r\nOK\r\n"
+    assert out(h.execute("AT+FCLASS=?")) == b"\r\n0,8\r\n\r\nOK\r\n"  # data and V.253 voice, no fax
     assert out(h.execute("AT+FCLASS=2")) == b"\r\nERROR\r\n"
 
 

@@ -130,3 +130,25 @@ def test_follow_command_until_interrupted(root: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+ANSWER = """\
+2026-11-24 03:49:58.120 [700] started on ttyS1, a direct line: dial tone 350+440 Hz, any number
+2026-11-24 03:49:58.630 [700] dial tone on (350+440 Hz)
+2026-11-24 03:50:18.002 [700] digits 5551234
+2026-11-24 03:50:18.300 [700] answering
+2026-11-24 03:50:20.700 [700] CONNECT 33600
+2026-11-24 03:50:20.701 [700] pppd pid 900: /usr/sbin/pppd auth -chap +pap login debug
+"""
+
+
+def test_a_direct_lines_answer_log_is_merged_with_pppd(root: Path) -> None:
+    (root / "var/log/dialup-admin").mkdir(parents=True)
+    (root / "var/log/dialup-admin/answer-ttyS1.log").write_text(ANSWER)
+    (root / "var/log/syslog").write_text(SYSLOG)
+    lines = logs.collect(Paths(root), "ttyS1", "/var/log/mgetty/mg_ttyS1.log", NOW,
+                         answer_log="/var/log/dialup-admin/answer-ttyS1.log")
+    text = [ln.format() for ln in lines]
+    assert text[1] == "2026-11-24 03:49:58 answer[700]  dial tone on (350+440 Hz)"
+    i = text.index("2026-11-24 03:50:20 answer[700]  pppd pid 900: /usr/sbin/pppd auth -chap +pap login debug")
+    assert text[i + 1] == "2026-11-24 03:50:21 pppd[900]    pppd 2.4.9 started by root, uid 0"

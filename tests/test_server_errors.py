@@ -26,6 +26,12 @@ BAD = [
     (["--tty", "ttyS1", "--speed", "12345"], "unknown speed"),
     (["--tty", "ttyS1", "--debug", "12"], "debug level"),
     (["--tty", "ttyS1", "--mgetty", "/nonexistent/mgetty"], "does not exist"),
+    (["--tty", "ttyS1:dierct"], "the only kind of line is ':direct'"),
+    (["--tty", "ttyS1", "--dial-tone", "425"], "--dial-tone: only for direct lines"),
+    (["--tty", "ttyS1:direct", "--dial-tone", "50"], "outside the telephone band"),
+    (["--tty", "ttyS1:direct", "--dial-tone", "425", "--no-dial-tone"], "exclude each other"),
+    (["--tty", "ttyS1:direct", "--number", "55a"], "bad --number '55a'"),
+    (["--tty", "ttyS1:direct", "--tty", "ttyS1"], "given twice"),
 ]
 
 

@@ -9,6 +9,7 @@ import click
 
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.errors import BadInput, UserError
+from dialup_admin.lab import direct as direct_lab
 from dialup_admin.lab import scenario
 from dialup_admin.lab.boot import INITS
 from dialup_admin.lab.transfer import MIB
@@ -42,9 +43,13 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option("--radius", is_flag=True,
               help="A pool instead: two dial-in servers and one FreeRADIUS guest on a guest network; callers "
                    "authenticated and accounted by RADIUS, refusals, Simultaneous-Use, a backup server.")
+@click.option("--direct", is_flag=True,
+              help="A direct line instead: the caller's modem cabled to the server's, no exchange; "
+                   "dialup-admin answer plays the dial tone. The tool's dial and a stock pppd call, "
+                   "a caller hanging up in the dial tone, a wrong password.")
 @pass_app
 def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, folder: str | None, keep: bool,
-        init: str, radius: bool) -> None:
+        init: str, radius: bool, direct: bool) -> None:
     """Prove the whole guide end to end: a server and a caller on a simulated phone line.
 
     Boots two user-mode Linux guests (kernels with PPP, running this machine's own
@@ -67,16 +72,23 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
       dialup-admin lab --init sysvinit
       dialup-admin lab --json
       dialup-admin lab --radius           # the pool: 2 servers, 1 FreeRADIUS, 1 caller with 2 modems
+      dialup-admin lab --direct           # a direct line: no exchange, answer plays the dial tone
     """
     if not app.paths.is_host:
         raise BadInput("lab runs in its own guests: --root does not apply to it")
+    if radius and direct:
+        raise BadInput("--radius and --direct are two different labs: give one")
     if radius:
         _radius_lab(app, folder, keep, calls != 1 or bps is not None or transfer is not None)
         return
     scenario.check_host()
+    if direct and calls != 1:
+        raise BadInput("--direct makes its own calls (the tool's dial, a stock pppd, a wrong password): "
+                       "--calls does not apply")
     if app.dry_run:
-        app.say(f"Would boot a server ({init} as PID 1) and a caller guest on a simulated line and make "
-                f"{calls} call(s); nothing on this machine changes either way.")
+        what = "on a direct line (no exchange)" if direct else f"({init} as PID 1) on a simulated line"
+        app.say(f"Would boot a server and a caller guest {what} and make {calls if not direct else 3} call(s); "
+                "nothing on this machine changes either way.")
         return
     if transfer is None:
         transfer = min(MIB, bps) if bps else MIB  # 10 bits a byte on the line: bps bytes take 10 s
@@ -84,8 +96,12 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
     # guests are stopped and the logs kept, instead of UML processes left running.
     old = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder, init=init,
-                              say=lambda line: app.say(line))
+        if direct:
+            report = direct_lab.run(bps=bps, keep=keep, transfer=transfer, folder=folder,
+                                    say=lambda line: app.say(line))
+        else:
+            report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder, init=init,
+                                  say=lambda line: app.say(line))
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)

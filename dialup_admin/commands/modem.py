@@ -11,6 +11,7 @@ import click
 
 from dialup_admin.completion import complete_port
 from dialup_admin.context import AppContext, pass_app
+from dialup_admin.core import direct as direct_core
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.modem import detect as detect_mod
 from dialup_admin.modem import selftest
@@ -40,6 +41,11 @@ def _parse_line(spec: str) -> tuple[str, str | None]:
 @click.option("--connect-speed", type=click.IntRange(min=50), help="Speed reported in CONNECT (default: --bps or 33600).")
 @click.option("--ring-interval", type=click.FloatRange(min=0.1), default=3.0, show_default=True, help="Seconds between RINGs.")
 @click.option("--dead", multiple=True, metavar="NUMBER", help="A line without dial tone (ATD gives NO DIALTONE).")
+@click.option("--direct", "direct", multiple=True, metavar="A-B",
+              help="Cable two modems to each other without an exchange (no dial tone, no RING), as a "
+                   "direct line is wired: 11-21.")
+@click.option("--no-voice", "no_voice", multiple=True, metavar="NUMBER",
+              help="A modem without voice mode (ERROR to AT+FCLASS=8).")
 @pass_app
 def simulate_line(
     app: AppContext,
@@ -48,16 +54,21 @@ def simulate_line(
     connect_speed: int | None,
     ring_interval: float,
     dead: tuple[str, ...],
+    direct: tuple[str, ...],
+    no_voice: tuple[str, ...],
 ) -> None:
     """Simulate Hayes modems on one phone line, on pseudo-terminals, until Ctrl-C.
 
     Each --line gets a modem on its own pty; PORT becomes a symlink to it, so mgetty,
     pppd, chat or minicom can use PORT like a serial port with a modem. Dialing
     another line's number rings it; after ATA (or S0 auto-answer) both get CONNECT
-    and data flows both ways. Symlinks are removed on exit.
+    and data flows both ways. Symlinks are removed on exit. A --direct pair has no
+    exchange: the caller hears a dial tone only while the other modem plays one in
+    voice mode (dialup-admin answer does), its digits are reported as <DLE><digit>.
 
     \b
       dialup-admin simulate-line --line /dev/ttyV0=11 --line /dev/ttyV1=12 --bps 33600
+      dialup-admin simulate-line --line /dev/ttyV0=11 --line /dev/ttyV1=21 --direct 11-21
     """
     numbers: dict[str, str | None] = {}
     for spec in lines:
@@ -68,6 +79,12 @@ def simulate_line(
     for number in dead:
         if number not in numbers:
             raise BadInput(f"--dead {number}: no --line has that number")
+    pairs: list[tuple[str, str]] = []
+    for spec in direct:
+        a, sep, b = spec.partition("-")
+        if not sep or not a or not b:
+            raise BadInput(f"bad --direct {spec!r}: write two numbers joined by '-', such as 11-21")
+        pairs.append((a, b))
 
     if app.dry_run:
         for number, link in numbers.items():
@@ -80,7 +97,7 @@ def simulate_line(
 
     line = PhoneLine(
         numbers, bps=bps, connect_speed=connect_speed, ring_interval=ring_interval, dead=dead, log=log,
-        trace=app.verbose > 0,
+        trace=app.verbose > 0, direct=pairs, no_voice=no_voice,
     )
 
     def ready(pl: PhoneLine) -> None:
@@ -129,6 +146,9 @@ def _speed(_ctx: click.Context, _param: click.Parameter, value: int) -> int:
 @click.option("--speed", type=int, default=57600, show_default=True, callback=_speed, help="Port speed.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=2.0, show_default=True, help="Seconds to wait per command.")
 @click.option("--dial-timeout", type=click.FloatRange(min=1), default=60.0, show_default=True, help="Seconds to wait for the dial result.")
+@click.option("--voice", is_flag=True,
+              help="Also check what a direct line's dial tone needs (V.253 voice mode: +FCLASS=8, +VSM, +VLS, "
+                   "+VTX, DTMF reports); the result is kept for setup-server and doctor.")
 @pass_app
 def test_modem(
     app: AppContext,
@@ -139,16 +159,21 @@ def test_modem(
     speed: int,
     timeout: float,
     dial_timeout: float,
+    voice: bool,
 ) -> None:
     """Check the modem on PORT the way the guide does in minicom, automated.
 
     Takes the port's UUCP lock (refusing a port mgetty or pppd holds), then: AT, ATZ,
     the init string, ATV0/ATV1, ATI0-4, ATX3 (blind dialing, the guide's ATX), an
-    optional ATDT, and ATH0. Exit status 0 when every step passed.
+    optional ATDT, and ATH0. Exit status 0 when every step passed. With --voice, also
+    the V.253 voice mode a direct line needs (the modem goes off hook for a moment and
+    plays half a second of dial tone); what it found is kept in
+    /var/lib/dialup-admin/voice-TTY.json for setup-server and doctor.
 
     \b
       dialup-admin test-modem /dev/ttyS1
       dialup-admin test-modem /dev/ttyS1 --dial 0123456789 --json
+      dialup-admin test-modem /dev/ttyACM0 --voice
     """
     if not init.upper().startswith("AT"):
         raise BadInput(f"bad --init {init!r}: an init string starts with AT")
@@ -165,7 +190,12 @@ def test_modem(
         timeout=timeout,
         dial_timeout=dial_timeout,
         log=app.debug if app.verbose else None,
+        voice=voice,
     )
+    if voice and report.voice:
+        note = direct_core.save_voice_record(app.paths, port, report.voice)
+        if note:
+            report.notes.append(note)
     if app.json:
         app.emit_json(report.to_json())
     else:

@@ -144,7 +144,8 @@ def logs(app: AppContext, tty: str, follow: bool, count: int) -> None:
 
     \b
     mgetty's own log for the tty (its compiled-in place, /var/log/mgetty/mg_TTY.log on
-    Debian) and the syslog lines of every pppd that ran on /dev/TTY (/var/log/syslog or
+    Debian), on a direct line dialup-admin answer's (/var/log/dialup-admin/answer-TTY.log),
+    and the syslog lines of every pppd that ran on /dev/TTY (/var/log/syslog or
     /var/log/messages, else the systemd journal).
 
     \b
@@ -154,15 +155,16 @@ def logs(app: AppContext, tty: str, follow: bool, count: int) -> None:
     """
     name = tty_name(tty)
     mlog = mgetty_log_path(app.paths, name)
+    alog = f"/var/log/dialup-admin/answer-{name}.log"  # a direct line's (dialup-admin answer)
     now = dt.datetime.now()
     use_journal = app.paths.is_host and not logs_core.syslog_files(app.paths) and journal.available()
     # Where following starts is taken before the first read: a line written in between
     # is shown twice at worst, never lost.
-    follower = logs_core.Follower(app.paths, name, mlog) if follow else None
+    follower = logs_core.Follower(app.paths, name, mlog, answer_log=alog) if follow else None
     feed = journal.Follow() if follow and use_journal else None
-    lines = logs_core.collect(app.paths, name, mlog, now, journal.pppd_text() if use_journal else None)
+    lines = logs_core.collect(app.paths, name, mlog, now, journal.pppd_text() if use_journal else None, alog)
     if not lines and follower is None:
-        raise UserError(f"no log lines for {name} (read {mlog} and pppd's syslog lines)")
+        raise UserError(f"no log lines for {name} (read {mlog}, {alog} and pppd's syslog lines)")
     for ln in lines[-count:] if count else lines:
         click.echo(ln.format())
     if follower is None:

@@ -12,6 +12,8 @@ from dialup_admin.core import radius_nas, sharing
 from dialup_admin.core import rollback as rollback_core
 from dialup_admin.core.accounts import ServiceAccounts, static_addresses
 from dialup_admin.core.plan import apply, display
+from dialup_admin.commands.direct import setup_options as direct_options
+from dialup_admin.core import direct as direct_core
 from dialup_admin.core.server import ServerOptions, check_ttys_exist, plan_server, previous_pairs
 from dialup_admin.errors import UserError
 from dialup_admin.model import (
@@ -22,6 +24,7 @@ from dialup_admin.model import (
     allocate_lines,
     ipv4,
     parse_tty_spec,
+    split_direct,
 )
 from dialup_admin.model import pool as parse_pool
 from dialup_admin.paths import Paths
@@ -41,9 +44,11 @@ def find_pppd(paths: Paths) -> str:
 
 
 @click.command("setup-server")
-@click.option("--tty", "ttys", multiple=True, required=True, metavar="TTY[=LOCAL:REMOTE]", shell_complete=complete_tty,
+@click.option("--tty", "ttys", multiple=True, required=True, metavar="TTY[:direct][=LOCAL:REMOTE]",
+              shell_complete=complete_tty,
               help="A modem line, such as ttyS1 (repeat for more lines). Addresses are taken from the pool "
-                   "unless given as ttyS1=192.168.32.1:192.168.32.2.")
+                   "unless given as ttyS1=192.168.32.1:192.168.32.2. TTY:direct: the caller's modem is cabled "
+                   "to this one without an exchange (dialup-admin answer plays the dial tone and answers).")
 @click.option("--pool", default=DEFAULT_POOL, show_default=True,
               help="IPv4 network the line addresses are taken from (the guide's were lost; this is ours).")
 @click.option("--dns", multiple=True, metavar="ADDR",
@@ -80,6 +85,7 @@ def find_pppd(paths: Paths) -> str:
                    "of refusing them (default: none).")
 @click.option("--no-radius", is_flag=True, help="Stop using RADIUS: callers are checked by pap-secrets again.")
 @pass_app
+@direct_options
 def setup_server(
     app: AppContext,
     ttys: tuple[str, ...],
@@ -105,6 +111,11 @@ def setup_server(
     radius_secret_file: str | None,
     radius_fallback: str | None,
     no_radius: bool,
+    dial_tone: str | None = None,
+    no_dial_tone: bool | None = None,
+    number: str | None = None,
+    dial_timeout: int | None = None,
+    connect_timeout: int | None = None,
 ) -> None:
     """Set up the dial-in server: mgetty answers, pppd authenticates with PAP.
 
@@ -117,6 +128,7 @@ def setup_server(
       /etc/ppp/pap-secrets            the block adduser fills (0600)
       /etc/passwd, group, shadow      group ppp (3000), users ppp (3000) and fax (3001), via groupadd/useradd
       /etc/inittab or systemd unit    S1:2345:respawn:mgetty ttyS1 -D /dev/ttyS1, then telinit q
+                                      (a direct line: dialup-admin answer TTY, dialup-answer@.service)
       /etc/dialup-admin/server.json   what was set up, for the other commands
       /etc/ppp/ip-up.d/dialup-admin   session records (and ip-down.d; see dialup-admin sessions)
       with --share-internet: /etc/dialup-admin/nat.nft (nftables table dialup_admin),
@@ -132,8 +144,11 @@ def setup_server(
       dialup-admin setup-server --tty ttyS1 --dry-run --diff
       sudo dialup-admin setup-server --tty ttyS1 --share-internet eth0
       sudo dialup-admin setup-server --tty ttyS1 --radius radius1 --radius radius2 --radius-secret-file /root/radius.secret
+      sudo dialup-admin setup-server --tty ttyACM0:direct --dial-tone 425
     """
-    specs = [parse_tty_spec(t) for t in ttys]
+    kinds = [split_direct(t) for t in ttys]
+    specs = [parse_tty_spec(t) for t, _ in kinds]
+    direct_ttys = [spec[0] for spec, (_, wired) in zip(specs, kinds, strict=True) if wired]
     net = parse_pool(pool)
     given = {tty: pair for tty, pair in specs if pair is not None}
     for tty, (local, remote) in given.items():
@@ -145,25 +160,30 @@ def setup_server(
         answer_chat_timeout=answer_chat_timeout, toggle_dtr=toggle_dtr,
     )
     lines = allocate_lines([t for t, _ in specs], net, given, previous_pairs(app.paths),
-                           reserved=static_addresses(app.paths))  # users' adduser --ip addresses
+                           reserved=static_addresses(app.paths),  # users' adduser --ip addresses
+                           direct=direct_ttys)
+    direct = direct_core.settings(app.paths, {"dial_tone": dial_tone, "no_dial_tone": no_dial_tone, "number": number,
+                                              "dial_timeout": dial_timeout, "connect_timeout": connect_timeout},
+                                  bool(direct_ttys))
     dns_addrs = tuple(ipv4(d, "DNS address") for d in dns)
     if len(dns_addrs) > 2:
         raise UserError("at most two --dns servers (pppd hands callers a primary and a secondary)", exit_code=2)
     share = sharing.choose_share(app.paths, share_internet, no_share)
     if share is not None and not dns_addrs:
         dns_addrs = sharing.pick_dns(app.paths, lines)
-    server = Server(lines=lines, pool=net, dns=dns_addrs, mgetty=settings)
+    server = Server(lines=lines, pool=net, dns=dns_addrs, mgetty=settings, direct=direct)
     nas = radius_nas.choose(app.paths, radius, radius_secret_file, no_radius, radius_fallback)
     app.require_root("setup-server")
     chosen_init = detect_init(app.paths) if init == "auto" else init
     check_init(app.paths, chosen_init)
     check_ttys_exist(app.paths, server)
-    layout = mgetty_sys.detect(app.paths, mgetty_path)
+    layout = mgetty_sys.detect(app.paths, mgetty_path) if server.mgetty_lines or mgetty_path else None
     opts = ServerOptions(init=chosen_init, mgetty=layout, pppd=find_pppd(app.paths), force=force,
                          share_internet=share,
                          proxyarp=sharing.pool_in_lan(app.paths, net) if proxyarp is None else proxyarp,
                          accounts=None if no_accounts else ServiceAccounts(ppp_gid, ppp_uid, fax_uid),
-                         radius=nas)
+                         radius=nas, tool=direct_core.tool_command(),
+                         notes=direct_core.voice_notes(app.paths, server))
     plan = plan_server(app.paths, server, opts)
     display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
     if app.dry_run or not plan:
@@ -171,7 +191,8 @@ def setup_server(
     apply(plan, echo=lambda s: app.say(f"  {s}"))
     app.say(f"Server set up: {len(plan.actions)} change(s) applied; undo with: dialup-admin rollback")
     for ln in server.lines:
-        app.say(f"  {ln.tty}: server {ln.local}, caller {ln.remote}")
+        kind = " (direct line: dialup-admin answer)" if ln.direct else ""
+        app.say(f"  {ln.tty}: server {ln.local}, caller {ln.remote}{kind}")
     if nas is not None:
         app.say(f"  callers are checked by RADIUS: {', '.join(map(str, nas.servers))} (as {nas.nas_identifier})"
                 + ("; local accounts when none answers" if nas.fallback == "local" else ""))

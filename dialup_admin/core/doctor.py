@@ -112,6 +112,16 @@ class Target:
         return [d["tty"] for d in self.lines]
 
     @property
+    def mgetty_ttys(self) -> list[str]:
+        """The lines mgetty answers (all but the direct ones)."""
+        return [d["tty"] for d in self.lines if not d.get("direct")]
+
+    @property
+    def direct_ttys(self) -> list[str]:
+        """The direct lines (no exchange), answered by dialup-admin answer."""
+        return [d["tty"] for d in self.lines if d.get("direct")]
+
+    @property
     def config_dir(self) -> str:
         return str((self.state or {}).get("mgetty_config_dir") or "/etc/mgetty")
 
@@ -226,6 +236,8 @@ def check_programs(t: Target) -> list[Finding]:
 
 
 def check_mgetty(t: Target) -> list[Finding]:
+    if t.lines and not t.mgetty_ttys:
+        return _ok("mgetty-autoppp", "only direct lines: mgetty is not needed")
     binary = str((t.state or {}).get("mgetty_binary") or "")
     candidates = [binary] if binary else list(mgetty_sys.CANDIDATES)
     for c in candidates:
@@ -306,7 +318,7 @@ def check_files(t: Target) -> list[Finding]:
         return []
     out: list[Finding] = []
     cfg = t.config_dir
-    login, f = _file(t, "login-config", f"{cfg}/login.config", 0o600)
+    login, f = _file(t, "login-config", f"{cfg}/login.config", 0o600) if t.mgetty_ttys else (None, [])
     out += f
     if login is not None and not f:
         lines = _autoppp_lines(login)
@@ -316,11 +328,12 @@ def check_files(t: Target) -> list[Finding]:
         elif not any(w.startswith("/") and w.endswith("pppd") and t.find_program(w) for w in lines[0]):
             out.append(Finding("login-config", ERROR, f"{cfg}/login.config names a pppd that does not exist",
                                "apt-get install ppp, then rerun setup-server"))
-    if not [x for x in out if x.check == "login-config"]:
+    if not [x for x in out if x.check == "login-config"] and t.mgetty_ttys:
         out.append(Finding("login-config", OK, f"{cfg}/login.config: /AutoPPP/ runs pppd, 0600 root:root"))
 
-    mc, f = _file(t, "mgetty-config", f"{cfg}/mgetty.config")
-    out += f or ([] if mc is None else [Finding("mgetty-config", OK, f"{cfg}/mgetty.config present")])
+    if t.mgetty_ttys:
+        mc, f = _file(t, "mgetty-config", f"{cfg}/mgetty.config")
+        out += f or ([] if mc is None else [Finding("mgetty-config", OK, f"{cfg}/mgetty.config present")])
 
     opts, f = _file(t, "ppp-options", "/etc/ppp/options")
     if opts is not None and not f:
@@ -347,12 +360,14 @@ def check_service(t: Target) -> list[Finding]:
         return []
     init = (t.state or {}).get("init")
     out: list[Finding] = []
+    if not t.mgetty_ttys:
+        return []  # direct lines only: check_direct
     if init == "inittab":
         data = t.read("/etc/inittab") or b""
         entries = inittab_fmt.entries(data)
         # A line deleted from our block by hand breaks its checksum: setup-server then needs --force.
         force = " --force" if _block_state("service", "/etc/inittab", data, "server") else ""
-        for tty in t.ttys:
+        for tty in t.mgetty_ttys:
             if not any(e.action == "respawn" and "mgetty" in e.process and tty in e.process.split()
                        for e in entries):
                 out.append(Finding("service", ERROR, f"/etc/inittab has no mgetty respawn line for {tty}",
@@ -361,7 +376,7 @@ def check_service(t: Target) -> list[Finding]:
         if t.read("/etc/systemd/system/mgetty@.service") is None:
             out.append(Finding("service", ERROR, "/etc/systemd/system/mgetty@.service is missing",
                                "rerun dialup-admin setup-server"))
-        for tty in t.ttys:
+        for tty in t.mgetty_ttys:
             link = t.paths.of(f"/etc/systemd/system/getty.target.wants/mgetty@{tty}.service")
             if not link.is_symlink():
                 out.append(Finding("service", ERROR, f"mgetty@{tty}.service is not enabled",
@@ -370,14 +385,14 @@ def check_service(t: Target) -> list[Finding]:
         out.append(Finding("service", WARNING, "nothing keeps mgetty running (setup-server --init none)",
                            "rerun setup-server with --init inittab or --init systemd"))
     if not out:
-        out.append(Finding("service", OK, f"mgetty is started by {init} on {', '.join(t.ttys)}"))
+        out.append(Finding("service", OK, f"mgetty is started by {init} on {', '.join(t.mgetty_ttys)}"))
     if t.procs is None:
         out.append(Finding("mgetty-running", OK, "not checked: the tree has no /proc"))
         return out
     # Where the service itself is broken for a line, its fix is also what starts mgetty there.
-    fixes = {tty: f.fix for f in out if f.level == ERROR for tty in t.ttys if tty in f.message.split(" ")
+    fixes = {tty: f.fix for f in out if f.level == ERROR for tty in t.mgetty_ttys if tty in f.message.split(" ")
              or f"mgetty@{tty}.service" in f.message}
-    for tty in t.ttys:
+    for tty in t.mgetty_ttys:
         call = services.call_pid(t.paths, tty)
         if call is not None:
             out.append(Finding("mgetty-running", OK, f"a call is in progress on {tty} (pppd {call}, "
@@ -467,7 +482,7 @@ def check_mgetty_config(t: Target) -> list[Finding]:
         return []
     glob, ports = parse_mgetty_config(data)
     out: list[Finding] = []
-    for tty in t.ttys:
+    for tty in t.mgetty_ttys:
         eff = {**glob, **ports.get(tty, {})}
         chat = eff.get("init-chat", "")
         s7 = _register(chat, 7) or DEFAULT_S7
@@ -536,6 +551,12 @@ def check_port_users(t: Target) -> list[Finding]:
     return out
 
 
+def _is_answer(p: Proc, tty: str) -> bool:
+    from dialup_admin.core import direct_doctor
+
+    return direct_doctor.is_answer(p, tty)
+
+
 def _lock_findings(t: Target, tty: str) -> list[Finding]:
     lock = f"/var/lock/LCK..{tty}"
     data = t.read(lock)
@@ -550,7 +571,7 @@ def _lock_findings(t: Target, tty: str) -> list[Finding]:
     if holder is None:
         return [Finding("stale-lock", WARNING, f"{lock} names pid {pid}, which is gone: dial-outs are refused",
                         f"rm {lock}")]
-    if holder.program not in ("mgetty", "pppd"):
+    if holder.program not in ("mgetty", "pppd") and not _is_answer(holder, tty):
         return [Finding("port-locked", WARNING, f"{holder.program} (pid {pid}) holds {tty} ({lock})",
                         f"stop {holder.program} (kill {pid})")]
     return []
@@ -742,8 +763,15 @@ def check_radius(t: Target) -> list[Finding]:
     return radius_doctor.check(t)
 
 
+def check_direct(t: Target) -> list[Finding]:
+    """Direct lines (no exchange: dialup-admin answer instead of mgetty): core/direct_doctor.py."""
+    from dialup_admin.core import direct_doctor
+
+    return direct_doctor.check(t)
+
+
 CHECKS: tuple[Check, ...] = (
-    check_kernel_ppp, check_programs, check_mgetty, check_setup, check_files, check_service,
+    check_kernel_ppp, check_programs, check_mgetty, check_setup, check_files, check_service, check_direct,
     check_pap_secrets, check_mgetty_config, check_port_users, check_addresses, check_sharing,
     check_dns, check_hooks, check_radius,
 )

@@ -5,6 +5,8 @@ pattern is read from the binary) with ``MM/DD HH:MM:SS id  text`` lines (no year
 pppd logs to syslog: the traditional ``Nov 24 03:40:12 host pppd[123]: text``, the
 ISO form rsyslog and ``journalctl -o short-iso`` write, or the journal itself. A pppd
 belongs to the tty when one of its lines names ``/dev/TTY`` (``Connect: ppp0 <--> /dev/ttyS1``).
+On a direct line ``dialup-admin answer`` takes mgetty's place and writes its own file,
+``/var/log/dialup-admin/answer-TTY.log`` (``YYYY-MM-DD HH:MM:SS.mmm [pid] text``).
 Reading only.
 """
 
@@ -19,6 +21,7 @@ from dialup_admin.paths import Paths
 
 SYSLOG_FILES = ("/var/log/syslog", "/var/log/messages", "/var/log/daemon.log")
 
+_ANSWER_RE = re.compile(r"^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)(?:\.\d+)? \[(\d+)\] (.*)$")
 _MGETTY_RE = re.compile(r"^(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d) (\S+)\s+(.*)$")
 # The traditional format; busybox's syslogd puts the facility.level after the host.
 _BSD_RE = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\S+) (?:[a-z0-9]+\.[a-z]+ )?"
@@ -61,6 +64,21 @@ def parse_mgetty(text: str, now: dt.datetime) -> list[LogLine]:
             out.append(LogLine(t, "mgetty", text, i))
         elif line.strip() and line.strip() != "--" and out:  # a continuation; "--" starts each run
             out.append(LogLine(out[-1].time, "mgetty", line.strip(), i))
+    return out
+
+
+def parse_answer(text: str) -> list[LogLine]:
+    """The lines of ``dialup-admin answer``'s own log for a direct line."""
+    out: list[LogLine] = []
+    for i, line in enumerate(text.splitlines()):
+        m = _ANSWER_RE.match(line)
+        if m:
+            y, mo, d, h, mi, s = (int(x) for x in m.groups()[:6])
+            try:
+                t = dt.datetime(y, mo, d, h, mi, s)
+            except ValueError:
+                continue
+            out.append(LogLine(t, f"answer[{m.group(7)}]", m.group(8), i))
     return out
 
 
@@ -183,9 +201,11 @@ def syslog_files(paths: Paths) -> list[str]:
 
 
 def collect(paths: Paths, tty: str, mgetty_log: str, now: dt.datetime,
-            journal_text: str | None = None) -> list[LogLine]:
-    """mgetty's and pppd's lines about ``tty``, merged by time."""
+            journal_text: str | None = None, answer_log: str | None = None) -> list[LogLine]:
+    """mgetty's (or answer's, on a direct line) and pppd's lines about ``tty``, merged by time."""
     mg = parse_mgetty(read_text(paths, mgetty_log) or "", now)
+    if answer_log is not None:
+        mg = merge(mg, parse_answer(read_text(paths, answer_log) or ""))
     ppp: list[tuple[LogLine, int | None]] = []
     for f in syslog_files(paths):
         ppp += parse_syslog(read_text(paths, f) or "", now)
@@ -203,15 +223,17 @@ class Follower:
 
     HELD = 2000
 
-    def __init__(self, paths: Paths, tty: str, mgetty_log: str, known_pids: Iterable[int] = ()) -> None:
+    def __init__(self, paths: Paths, tty: str, mgetty_log: str, known_pids: Iterable[int] = (),
+                 answer_log: str | None = None) -> None:
         self.paths = paths
         self.tty = tty
         self.mgetty_log = mgetty_log
+        self.answer_log = answer_log
         self.offsets: dict[str, int] = {}
         self.pids: set[int] = set(known_pids)
         self.held: list[tuple[LogLine, int | None]] = []
         self.notes = RadiusNotes()
-        for f in [mgetty_log, *syslog_files(paths)]:
+        for f in [mgetty_log, *([answer_log] if answer_log else []), *syslog_files(paths)]:
             try:
                 self.offsets[f] = paths.of(f).stat().st_size
             except OSError:
@@ -251,6 +273,8 @@ class Follower:
 
     def poll(self, now: dt.datetime, journal_text: str = "") -> list[LogLine]:
         mg = parse_mgetty(self._new_text(self.mgetty_log), now)
+        if self.answer_log is not None:
+            mg = merge(mg, parse_answer(self._new_text(self.answer_log)))
         ppp: list[tuple[LogLine, int | None]] = []
         for f in syslog_files(self.paths):
             if f not in self.offsets:

@@ -3,6 +3,11 @@
 Writes mgetty.config and login.config where the installed mgetty reads them,
 /etc/ppp/options (managed block), options.<tty> per line, the pap-secrets block,
 the inittab lines or systemd unit, and the tool's own server.json.
+
+A direct line (``--tty ttyACM0:direct``: the caller's modem cabled to ours, no
+exchange) gets ``dialup-admin answer TTY`` instead of mgetty, kept running by the same
+init (an inittab respawn line, or the unit ``dialup-answer@.service``); its pppd reads
+the same options files and checks the same accounts.
 """
 
 from __future__ import annotations
@@ -29,12 +34,17 @@ ACCOUNTS_BLOCK = "accounts"  # the pap-secrets entries adduser manages
 PAP_HEADER = "# Secrets for authentication using PAP\n# client\tserver\tsecret\t\t\tIP addresses\n"
 
 
+DEFAULT_TOOL = "/usr/local/bin/dialup-admin"
+ANSWER_UNIT = "dialup-answer@.service"
+ANSWER_WANTS = "/etc/systemd/system/multi-user.target.wants"
+
+
 @dataclass(frozen=True)
 class ServerOptions:
     """How to realise a Server on this target."""
 
     init: str  # inittab | systemd | none
-    mgetty: MgettyLayout
+    mgetty: MgettyLayout | None  # None: no mgetty (only direct lines)
     pppd: str  # system path named in login.config
     login: str = "/bin/login"
     mtu: int = 1500
@@ -45,6 +55,8 @@ class ServerOptions:
     proxyarp: bool = False  # the pool lies inside the LAN: answer ARP for callers
     accounts: ServiceAccounts | None = None  # group ppp, users ppp/fax (core/accounts.py); None: leave them
     radius: NasRadius | None = None  # callers checked by RADIUS (core/radius_nas.py); None: pap-secrets
+    tool: str = DEFAULT_TOOL  # how init starts dialup-admin (answer on direct lines)
+    notes: tuple[str, ...] = ()  # what the command found out before planning (a modem without voice mode)
 
 
 def previous_pairs(paths: Paths) -> dict[str, tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]]:
@@ -69,19 +81,25 @@ def _read(paths: Paths, system_path: str) -> bytes:
 def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
     """Build the plan that makes the target match ``server``; compare, do not change."""
     plan = Plan(paths, "setup-server")
+    plan.notes.extend(opts.notes)
     lay = opts.mgetty
-    if not lay.auto_ppp:
-        plan.notes.append(
-            f"{lay.binary} was built without AUTO_PPP: PPP callers will get login: "
-            "(rebuild it with dialup-admin build-mgetty)"
+    if server.mgetty_lines:
+        if lay is None:
+            raise UserError("mgetty is not installed: apt-get install mgetty (or give every line as TTY:direct)")
+        if not lay.auto_ppp:
+            plan.notes.append(
+                f"{lay.binary} was built without AUTO_PPP: PPP callers will get login: "
+                "(rebuild it with dialup-admin build-mgetty)"
+            )
+        plan.file(
+            lay.mgetty_config,
+            FileSpec(render("mgetty.config.j2", settings=server.mgetty, lines=server.mgetty_lines,
+                            log_hint=lay.log_file("TTY"))),
         )
-    plan.file(
-        lay.mgetty_config,
-        FileSpec(render("mgetty.config.j2", settings=server.mgetty, lines=server.lines, log_hint=lay.log_file("TTY"))),
-    )
-    # mgetty ignores login.config unless it is root's and 0600 (it falls back to /bin/login).
-    login_pppd = radius_nas.pppd_for_login(opts.radius, opts.pppd)
-    plan.file(lay.login_config, FileSpec(render("login.config.j2", pppd=login_pppd, login=opts.login), mode=0o600))
+        # mgetty ignores login.config unless it is root's and 0600 (it falls back to /bin/login).
+        login_pppd = radius_nas.pppd_for_login(opts.radius, opts.pppd)
+        plan.file(lay.login_config, FileSpec(render("login.config.j2", pppd=login_pppd, login=opts.login),
+                                             mode=0o600))
 
     options_body = render("options.j2", mtu=opts.mtu, echo_interval=opts.echo_interval, echo_failure=opts.echo_failure)
     _block(plan, "/etc/ppp/options", options_body.encode(), 0o644, opts.force)
@@ -102,10 +120,15 @@ def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
     sharing.plan_sharing(plan, server.pool, sharing.SharePlan(opts.share_internet, opts.init))
     radius_nas.plan_nas(plan, server, opts.radius, opts.pppd)
     _service(plan, server, opts)
-    extra: dict[str, Any] = {"init": opts.init, "mgetty_binary": lay.binary, "mgetty_config_dir": lay.config_dir, "pppd": opts.pppd,
-             "share_internet": opts.share_internet, "proxyarp": opts.proxyarp}
+    extra: dict[str, Any] = {"init": opts.init, "pppd": opts.pppd, "share_internet": opts.share_internet,
+                             "proxyarp": opts.proxyarp}
+    if lay is not None:
+        extra.update({"mgetty_binary": lay.binary, "mgetty_config_dir": lay.config_dir})
     if opts.radius is not None:
         extra["radius"] = opts.radius.to_json()
+    if server.direct_lines:
+        extra["answer_command"] = opts.tool
+        extra["answer_pppd"] = radius_nas.pppd_for_login(opts.radius, opts.pppd)  # RADIUS fallback: its wrapper
     plan.file("/etc/dialup-admin/server.json", FileSpec(server_to_json(server, extra)))
     return plan
 
@@ -129,9 +152,11 @@ def _pap_secrets(plan: Plan, force: bool) -> None:
 
 
 def _service(plan: Plan, server: Server, opts: ServerOptions) -> None:
-    """The inittab block or the unit and its links; starting/stopping lines: core/mgetty_service.py."""
-    mgetty = opts.mgetty.binary
-    ttys = [ln.tty for ln in server.lines]
+    """The inittab block or the units and their links; starting and stopping lines: core/mgetty_service.py."""
+    mgetty = opts.mgetty.binary if opts.mgetty is not None else ""
+    mg_lines, direct_lines = server.mgetty_lines, server.direct_lines
+    lines = [mgetty_service.LineUnit.of(ln.tty, ln.direct) for ln in server.lines]
+    ttys = {ln.tty for ln in server.lines}
     previous = [d.get("tty") for d in (load_server_json(plan.paths) or {}).get("lines", [])]
     removed = [t for t in previous if isinstance(t, str) and t not in ttys]
     if opts.init == "inittab":
@@ -139,26 +164,38 @@ def _service(plan: Plan, server: Server, opts: ServerOptions) -> None:
         old = _read(plan.paths, path)
         outside = managed.split(old, path, name=BLOCK, force=opts.force).outside
         inittab_fmt.check_conflicts(outside, server.lines, path)
-        body = render("inittab.j2", lines=server.lines, mgetty=mgetty).encode()
+        body = render("inittab.j2", lines=server.lines, mgetty=mgetty, tool=opts.tool).encode()
         changed = _block(plan, path, body, 0o644, opts.force)
-        mgetty_service.plan_inittab(plan, ttys, removed, opts.mgetty, changed)
+        mgetty_service.plan_inittab(plan, lines, removed, opts.mgetty, changed)
     elif opts.init == "systemd":
-        unit = "/etc/systemd/system/mgetty@.service"
-        changed = plan.file(unit, FileSpec(render("mgetty@.service.j2", mgetty=mgetty)))
-        wants = "/etc/systemd/system/getty.target.wants"
-        wanted = {f"mgetty@{tty}.service" for tty in ttys}
-        for tty in ttys:
-            changed = plan.symlink(f"{wants}/mgetty@{tty}.service", unit) or changed
-        wants_dir = plan.paths.of(wants)
-        if wants_dir.is_dir():
-            for p in sorted(wants_dir.glob("mgetty@*.service")):
-                if p.name not in wanted and p.is_symlink():
-                    changed = plan.remove(f"{wants}/{p.name}") or changed
-                    removed.append(p.name[len("mgetty@"):-len(".service")])
-        mgetty_service.plan_systemd(plan, ttys, removed, opts.mgetty, changed)
+        # Each line's unit is wanted by its target; a line that changed kind or left loses the other link.
+        units = (("mgetty@.service", "/etc/systemd/system/getty.target.wants", mg_lines, {"mgetty": mgetty}),
+                 (ANSWER_UNIT, ANSWER_WANTS, direct_lines, {"tool": opts.tool}))
+        changed = False
+        stale = [mgetty_service.LineUnit.of(tty, direct) for tty in removed for direct in (False, True)]
+        for name, wants, kind_lines, values in units:
+            unit = f"/etc/systemd/system/{name}"
+            if kind_lines:
+                changed = plan.file(unit, FileSpec(render(f"{name}.j2", **values))) or changed
+            prefix = name.split("@")[0]
+            wanted = {f"{prefix}@{ln.tty}.service" for ln in kind_lines}
+            for ln in kind_lines:
+                changed = plan.symlink(f"{wants}/{prefix}@{ln.tty}.service", unit) or changed
+            wants_dir = plan.paths.of(wants)
+            if wants_dir.is_dir():
+                for p in sorted(wants_dir.glob(f"{prefix}@*.service")):
+                    if p.name not in wanted and p.is_symlink():
+                        changed = plan.remove(f"{wants}/{p.name}") or changed
+                        stale.append(mgetty_service.LineUnit(p.name.split("@", 1)[1][:-len(".service")], p.name))
+        mgetty_service.plan_systemd(plan, lines, stale, opts.mgetty, changed)
     elif opts.init == "none":
-        starts = "; ".join(f"{mgetty} {ln.tty} -D /dev/{ln.tty}" for ln in server.lines)
-        plan.notes.append(f"--init none: keep mgetty running yourself (respawn it after each call): {starts}")
+        if mg_lines:
+            starts = "; ".join(f"{mgetty} {ln.tty} -D /dev/{ln.tty}" for ln in mg_lines)
+            plan.notes.append(f"--init none: keep mgetty running yourself (respawn it after each call): {starts}")
+        if direct_lines:
+            starts = "; ".join(f"{opts.tool} answer {ln.tty}" for ln in direct_lines)
+            plan.notes.append(f"--init none: keep answer running yourself on the direct lines "
+                              f"(start it again after each call): {starts}")
     else:
         raise BadInput(f"unknown --init {opts.init!r}")
 

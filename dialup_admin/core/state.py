@@ -10,8 +10,8 @@ import ipaddress
 import json
 from typing import Any
 
-from dialup_admin.errors import UserError
-from dialup_admin.model import Line, MgettySettings, Server
+from dialup_admin.errors import BadInput, UserError
+from dialup_admin.model import DirectSettings, Line, MgettySettings, Server
 from dialup_admin.paths import Paths
 
 
@@ -19,9 +19,12 @@ def server_to_json(server: Server, extra: dict[str, Any]) -> str:
     data: dict[str, Any] = {
         "pool": str(server.pool),
         "dns": [str(d) for d in server.dns],
-        "lines": [{"tty": ln.tty, "local": str(ln.local), "remote": str(ln.remote)} for ln in server.lines],
+        "lines": [{"tty": ln.tty, "local": str(ln.local), "remote": str(ln.remote), **({"direct": True} if ln.direct else {})}
+                  for ln in server.lines],
         "mgetty": server.mgetty.__dict__,
     }
+    if server.direct_lines:
+        data["direct"] = dict(server.direct.__dict__)
     data.update(extra)
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
@@ -45,7 +48,8 @@ def load_server(paths: Paths) -> Server | None:
         return None
     try:
         lines = tuple(
-            Line(d["tty"], ipaddress.IPv4Address(d["local"]), ipaddress.IPv4Address(d["remote"]))
+            Line(d["tty"], ipaddress.IPv4Address(d["local"]), ipaddress.IPv4Address(d["remote"]),
+                 direct=bool(d.get("direct", False)))
             for d in data["lines"]
         )
         return Server(
@@ -53,8 +57,9 @@ def load_server(paths: Paths) -> Server | None:
             pool=ipaddress.IPv4Network(data["pool"]),
             dns=tuple(ipaddress.IPv4Address(d) for d in data.get("dns", [])),
             mgetty=MgettySettings(**data.get("mgetty", {})),
+            direct=DirectSettings(**data.get("direct", {})),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, BadInput) as exc:
         raise UserError(f"{paths.system(paths.server_state)} is damaged ({exc}); rerun setup-server") from None
 
 

@@ -59,6 +59,9 @@ SERVER = Facts(
         Written("/etc/systemd/system/mgetty@.service",
                 "instead of inittab under systemd, with getty.target.wants/mgetty@TTY.service; then "
                 "systemctl daemon-reload and restart", "0644"),
+        Written("/etc/systemd/system/dialup-answer@.service",
+                "for lines given as TTY:direct: dialup-admin answer TTY instead of mgetty, with "
+                "multi-user.target.wants/dialup-answer@TTY.service (under inittab: a respawn line)", "0644"),
         Written("/etc/passwd, /etc/shadow, /etc/group, /etc/gshadow",
                 "group ppp (3000), users ppp (3000) and fax (3001) with shell /bin/false, via groupadd and useradd",
                 "as shadow-utils sets"),
@@ -117,7 +120,9 @@ FACTS: dict[str, Facts] = {
         writes=(Written("PORT (each --line)", "a symlink to the line's pseudo-terminal, removed on exit"),),
     ),
     "test-modem": Facts(
-        writes=(Written("/var/lock/LCK..TTY", "the port's UUCP lock (ASCII pid), removed at the end"),),
+        writes=(Written("/var/lock/LCK..TTY", "the port's UUCP lock (ASCII pid), removed at the end"),
+                Written("/var/lib/dialup-admin/voice-TTY.json",
+                        "with --voice: what the modem's voice mode can do, for setup-server and doctor", "0644")),
         exit_status="0 the modem passed, 1 it failed (one line says why).",
     ),
     "detect": Facts(
@@ -180,6 +185,15 @@ FACTS: dict[str, Facts] = {
         undo="dialup-admin rollback puts every file back and restarts FreeRADIUS; deluser NAME --radius "
              "for a user.",
     ),
+    "answer": Facts(
+        writes=(Written("/var/lock/LCK..TTY", "the port's UUCP lock (ASCII pid); pppd inherits it with the "
+                        "call, the next answer removes it as stale"),
+                Written("/var/log/dialup-admin/answer-TTY.log",
+                        "one line per step (dial tone on, digits, answering, CONNECT, pppd pid), also to syslog", "0640")),
+        undo="Nothing to undo: stop it (systemctl stop dialup-answer@TTY, or remove the line from setup-server).",
+        exit_status="1 the modem cannot do it (no voice mode: use --no-dial-tone; silent; the port locked); "
+                    "0 when stopped by a signal. On CONNECT it becomes pppd, whose status init sees.",
+    ),
     "doctor": Facts(exit_status="0 all ok, 1 warnings, 2 errors."),
     "sessions": Facts(),
     "logs": Facts(),
@@ -188,8 +202,10 @@ FACTS: dict[str, Facts] = {
 # dialup-admin(8): what the tool keeps of its own, and what the admin's setup leaves behind.
 OWN_FILES = (
     Written("/etc/dialup-admin/", "server.json, client.json, nat.nft: what was set up (the admin's configuration)"),
-    Written("/var/lib/dialup-admin/", "apply journals for rollback, the run lock, dial records"),
-    Written("/var/log/dialup-admin/", "sessions.log (written by the ip-up/ip-down hooks), build-mgetty.log"),
+    Written("/var/lib/dialup-admin/", "apply journals for rollback, the run lock, dial records, "
+            "test-modem --voice results"),
+    Written("/var/log/dialup-admin/", "sessions.log (written by the ip-up/ip-down hooks), build-mgetty.log, "
+            "answer-TTY.log"),
 )
 
 GENERAL_UNDO = (

@@ -54,6 +54,7 @@ from dialup_admin.lab import uart
 from dialup_admin.lab.agent import AGENT_SCRIPT, HEARTBEAT, Agent, StepResult
 from dialup_admin.lab.boot import INITS
 from dialup_admin.lab.guest import Guest, GuestError, module_dir, tool_command, uml_binary
+from dialup_admin.lab.pppmon import PppMonitor
 from dialup_admin.lab.transfer import MIB
 from dialup_admin.modem.simulator import PhoneLine
 from dialup_admin.paths import Paths
@@ -66,14 +67,16 @@ GUEST_TTYS = ("ttyS1", "ttyS2", "ttyS3", "ttyS4")
 POOL_SERVER = "192.168.32.1"  # setup-server's first line's local address (default pool)
 
 # Phone line events worth showing as they happen (the rest go to events.log only).
-_SHOWN_EVENTS = re.compile(r" (DIAL|RING 1|ANSWER|CONNECT|NO CARRIER|BUSY|NO ANSWER|DTR dropped)\b")
+_SHOWN_EVENTS = re.compile(r" (DIAL|RING 1|ANSWER|CONNECT|NO CARRIER|BUSY|NO ANSWER|DTR dropped|dial tone heard|"
+                           r"dialed|NO DIALTONE|voice transmit \()")
 # The server's syslog lines worth showing as they happen: mgetty handing over, pppd's story.
 _SHOWN_SERVER_LOG = re.compile(
-    r"(mgetty\[\d+\]: data dev=|pppd\[\d+\]: (Connect:|PAP peer authentication|user \S+ logged in|"
+    r"(mgetty\[\d+\]: data dev=|dialup-admin-answer\[\d+\]: |pppd\[\d+\]: (Connect:|PAP peer authentication|user \S+ logged in|"
     r"(local|remote) +IP address|LCP terminated|No response to|Serial link appears|Connection terminated|"
     r"Exit\.))")
 # busybox syslogd: "Dec  4 19:03:43 server daemon.info pppd[9]: "; the journal: "Dec 04 19:03:43 server pppd[9]: ".
 _SYSLOG_PREFIX = re.compile(r"^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ (?:[a-z0-9]+\.[a-z]+ )?")
+_EXIT_RE = re.compile(r"^(?:mgetty|answer) exit ", re.MULTILINE)  # a respawn loop's program ended
 _IP_RE = re.compile(r"(local|remote) +IP address ([0-9.]+)")
 _RATE_RE = re.compile(r"^(up|down) (\d+) bytes in ([0-9.]+) s: ([0-9.]+) kB/s, sha256 (\S+)")
 _RTT_RE = re.compile(r"min/avg/max = ([0-9.]+)/([0-9.]+)/([0-9.]+) ms")
@@ -105,6 +108,8 @@ class Call:
     """From the caller's modem seeing ATD to dial having the link up with its addresses."""
     connect_to_ip: float | None = None
     """From the caller's modem saying CONNECT to the same (LCP, PAP, IPCP and dial's own polling)."""
+    connect_to_ipcp: float | None = None
+    """From CONNECT to both sides having acknowledged IPCP, read off the line (the lab's PPP monitor)."""
     local_ip: str | None = None
     remote_ip: str | None = None
     rtt_ms: float | None = None
@@ -112,6 +117,9 @@ class Call:
     down_kbs: float | None = None
     failed_stage: str | None = None
     dial_output: str = ""
+    caller: str = "dialup-admin dial"
+    """Who dialed: the tool's own dial, or a stock pppd with chat (direct lab)."""
+    expect_refusal: bool = False
 
 
 @dataclass
@@ -207,14 +215,19 @@ class Lab:
     """
 
     def __init__(self, folder: str | Path | None = None, *, lines: int = 1, clients: int = 1,
-                 bps: int | None = None, say: Say | None = None, keep: bool = False, init: str = "none") -> None:
+                 bps: int | None = None, say: Say | None = None, keep: bool = False, init: str = "none",
+                 direct: bool = False) -> None:
         if not 1 <= lines <= len(SERVER_NUMBERS) or not 1 <= clients <= len(CLIENT_NUMBERS):
             raise BadInput(f"a lab has 1 to {len(SERVER_NUMBERS)} lines and 1 to {len(CLIENT_NUMBERS)} callers")
         if init not in INITS:
             raise BadInput(f"--init {init!r}: use one of {', '.join(INITS)}")
+        if direct and (lines, clients) != (1, 1):
+            raise BadInput("a direct lab has one line cabled to one caller")
         self.init = init
         self.boots = 0  # how many times the server guest has booted
         self._log_offset = 0  # how much of the server's syslog has been shown
+        self.direct = direct
+        self.dial_number: str | None = None  # what callers dial (a direct line's answer may want one)
         self._own_folder = folder is None
         self.folder = Path(tempfile.mkdtemp(prefix="dialup-lab-")) if folder is None else Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -228,6 +241,7 @@ class Lab:
         self._t0 = time.monotonic()
         self._transcript = open(self.folder / "transcript.log", "w", encoding="utf-8")  # noqa: SIM115
         self.events: list[tuple[float, str]] = []
+        self.ppp = PppMonitor()
         self._events_file = open(self.folder / "events.log", "w", encoding="utf-8")  # noqa: SIM115
         self.line: PhoneLine | None = None
         self.server: Agent | None = None
@@ -255,6 +269,9 @@ class Lab:
 
     def _event(self, text: str) -> None:
         now = time.monotonic()
+        number, _, what = text.partition(" ")
+        if what.startswith("CONNECT"):
+            self.ppp.reset(number)
         with self._lock:
             self.events.append((now, text))
             if not self._events_file.closed:
@@ -262,6 +279,11 @@ class Lab:
                 self._events_file.flush()
         if _SHOWN_EVENTS.search(text):
             self.say(f"  line: {self._describe(text)}")
+
+    def _monitor(self, number: str, data: bytes) -> None:
+        """The line monitor: each PPP negotiation frame a modem sends becomes an event (events.log)."""
+        for name in self.ppp.feed(number, data):
+            self._event(f"{number} ppp {name}")
 
     def _describe(self, event: str) -> str:
         number, _, what = event.partition(" ")
@@ -296,9 +318,16 @@ class Lab:
             numbers[number] = None
             self.number_of[name] = number
         speed = f"{self.bps} bps" if self.bps else "full speed"
-        self.say(f"Phone line: server on {', '.join(SERVER_NUMBERS[:self.lines])}, callers on "
-                 f"{', '.join(self.number_of.values())} ({speed})")
-        self.line = PhoneLine(numbers, bps=self.bps, ring_interval=1.0, log=self._event, trace=True).start()
+        if self.direct:
+            self.say(f"Direct line: the caller's modem ({CLIENT_NUMBERS[0]}) cabled to the server's "
+                     f"({SERVER_NUMBERS[0]}), no exchange ({speed})")
+        else:
+            self.say(f"Phone line: server on {', '.join(SERVER_NUMBERS[:self.lines])}, callers on "
+                     f"{', '.join(self.number_of.values())} ({speed})")
+        # A direct lab cables the caller's modem to the server's: no exchange, no dial tone, no ring.
+        wired = [(SERVER_NUMBERS[0], CLIENT_NUMBERS[0])] if self.direct else []
+        self.line = PhoneLine(numbers, bps=self.bps, ring_interval=1.0, log=self._event, trace=True,
+                              direct=wired, monitor=self._monitor).start()
         self.server = Agent(self._server_guest())
         self.boots = 1
         for name in self.client_names:
@@ -345,7 +374,7 @@ class Lab:
             for i, tty in enumerate(self.ttys):
                 log = self.server.guest.folder / f"respawn-{tty}.log"
                 try:
-                    exits = log.read_text(errors="replace").count("mgetty exit ")
+                    exits = len(_EXIT_RE.findall(log.read_text(errors="replace")))
                 except OSError:
                     continue
                 while seen[tty] < exits:
@@ -423,6 +452,7 @@ class Lab:
         assert self.server is not None
         where = f"$LAB_FOLDER/{into}" if into else "$LAB_FOLDER"
         copies = "".join(f"cp {shlex.quote(log)} \"{where}/mgetty-{tty}.log\" 2>/dev/null\n"
+                         f"cp /var/log/dialup-admin/answer-{tty}.log \"{where}/\" 2>/dev/null\n"
                          for tty, log in self.mgetty_log.items())
         self.server.run("collect-logs", f"mkdir -p \"{where}\"\n{copies}true", timeout=30)
 
@@ -597,7 +627,7 @@ done
 
     def setup_client(self, client: str, user: User, server_line: int = 0, *, new_password: bool = False) -> None:
         """setup-client in the caller's guest: dial the server line's number as ``user``."""
-        number = SERVER_NUMBERS[server_line]
+        number = self.dial_number or SERVER_NUMBERS[server_line]
         extra = " --new-password" if new_password else ""
         self.tool(self.client(client), "setup-client",
                   f"setup-client --device /dev/ttyS1 --number {number} --user {shlex.quote(user.name)} "
@@ -623,6 +653,11 @@ done
             call.atd_to_ip = now - atd
         if connect is not None and result.ok:
             call.connect_to_ip = now - connect
+            acks = [self.event_time(f"{n} ppp IPCP ConfAck", connect) for n in (self.number_of[call.client],
+                                                                               *SERVER_NUMBERS[:self.lines])]
+            acked = [t for t in acks if t is not None]
+            if len(acked) >= 2:
+                call.connect_to_ipcp = sorted(acked)[1] - connect
         for kind, ip in _IP_RE.findall(result.output):
             setattr(call, f"{kind}_ip", ip)
         call.refused = not result.ok and "refused" in result.output
@@ -733,9 +768,16 @@ grep -E {shlex.quote(pattern)} "$LAB_FOLDER/syslog.log" | tail -n 1
 def summary(report: Report) -> Iterator[str]:
     """The closing lines: one per call with its figures, then pass/fail and the time taken."""
     for c in report.calls:
-        parts = [f"call {c.number} ({c.client} as {c.user}): {'ok' if c.ok else 'FAILED'}"]
+        who = f"{c.client} as {c.user}" + (f", {c.caller}" if c.caller != "dialup-admin dial" else "")
+        if c.expect_refusal:
+            parts = [f"call {c.number} ({who}, wrong password): " + ("refused, ok" if c.ok else "NOT refused")]
+        else:
+            parts = [f"call {c.number} ({who}): {'ok' if c.ok else 'FAILED'}"]
         if c.atd_to_ip is not None:
             parts.append(f"dial to IP {c.atd_to_ip:.1f} s")
+        if c.connect_to_ip is not None and c.caller != "dialup-admin dial":
+            wire = f"{c.connect_to_ipcp:.2f} s on the line, " if c.connect_to_ipcp is not None else ""
+            parts.append(f"CONNECT to IP {wire}{c.connect_to_ip:.2f} s to pppd's updetach")
         if c.local_ip:
             parts.append(f"{c.local_ip} <-> {c.remote_ip}")
         if c.rtt_ms is not None:
@@ -749,8 +791,11 @@ def summary(report: Report) -> Iterator[str]:
     setup = f", server setup {report.setup_seconds:.1f} s" if report.setup_seconds is not None else ""
     yield f"  boot {boot}{setup}, total {report.seconds:.1f} s; the server's PID 1: {report.init}"
     if report.passed:
-        data = ", data both ways" if all(c.up_kbs and c.down_kbs for c in report.calls) else ""
-        yield f"PASS: {len(report.calls)} call(s) up, pinged{data}, hung up"
+        up = [c for c in report.calls if not c.expect_refusal]
+        data = ", data both ways" if all(c.up_kbs and c.down_kbs for c in up) else ""
+        refused = len(report.calls) - len(up)
+        wrong = f"; {refused} wrong password(s) refused" if refused else ""
+        yield f"PASS: {len(up)} call(s) up, pinged{data}, hung up{wrong}"
     else:
         yield f"FAIL: {report.error or 'a call failed'}"
 

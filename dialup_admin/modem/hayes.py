@@ -14,6 +14,13 @@ The command set is what mgetty, pppd's chat, minicom and the guide send:
 ``&C``, ``&D``, ``&K``, ``&W``, ``L``, ``M``, ``B``, ``W``, ``D``/``DT``/``DP``/``DL``,
 ``A``, ``H``, ``O``, ``+FCLASS``, ``+GMI``/``+GMM``/``+GMR``/``+GCAP``; anything else
 is ``ERROR``, as a real modem answers.
+
+Voice mode (V.253, what a DreamPi-style direct-line answerer uses), on a modem whose
+:class:`Identity` has ``voice``: ``+FCLASS=8``, then ``+VLS=1`` (off hook, the line
+to the DTE's audio), ``+VSM=1,8000`` (8-bit unsigned PCM at 8 kHz; ``0`` signed) and
+``+VTX`` (:class:`VoiceTransmit`: the DTE streams audio; the simulator ends it at
+``<DLE><ETX>``). ``ATA`` in voice mode answers in voice (``VCON``), as V.253 says:
+a data answer needs ``+FCLASS=0`` first. ``+VRX`` (recording) is not simulated.
 """
 
 from __future__ import annotations
@@ -93,8 +100,9 @@ class Identity:
     checksum: str = "255"  # ATI1: ROM checksum
     name: str = "dialup-admin simulated modem"  # ATI3
     revision: str = "1.0"
-    capabilities: str = "V.34 33600 V.42bis data-only (simulated)"  # ATI4
+    capabilities: str = "V.34 33600 V.42bis V.253 voice (simulated)"  # ATI4
     manufacturer: str = "dialup-admin"
+    voice: bool = True  # V.253 voice mode (+FCLASS=8); False: a data-only modem, ERROR to +FCLASS=8
 
 
 # --- actions -----------------------------------------------------------------
@@ -129,7 +137,26 @@ class Hangup:
     """Go on hook (ATH, ATZ, &F): end any call. Processing of the line continues."""
 
 
-Action = Output | Dial | Answer | Online | Hangup
+@dataclass(frozen=True)
+class VoiceLine:
+    """Voice mode: go off hook with the line connected to the DTE's audio (``+VLS=1``,
+    ``ATA`` in voice mode), or back on hook (``+VLS=0``, ``+FCLASS=0``)."""
+
+    offhook: bool
+
+
+@dataclass(frozen=True)
+class VoiceTransmit:
+    """``+VTX``: the DTE's bytes are audio from now on. The result (CONNECT) follows later."""
+
+
+Action = Output | Dial | Answer | Online | Hangup | VoiceLine | VoiceTransmit
+
+# V.253 compression methods (AT+VSM=?) the simulated voice modem plays, all 8 bits at 8 kHz.
+VOICE_COMPRESSIONS = {0: "SIGNED PCM", 1: "UNSIGNED PCM"}
+VOICE_RATES = (8000,)
+VOICE_EVENTS = 0x18000000  # +VEM bits (bit 0 is the most significant of 32): 3 RING, 4 DTMF
+DTMF_EVENT = 1 << (31 - 4)
 
 
 # --- the interpreter ------------------------------------------------------------
@@ -148,6 +175,9 @@ class Settings:
     speaker_mode: int = 1  # M
     fclass: int = 0
     registers: dict[int, int] = field(default_factory=lambda: dict(DEFAULT_REGISTERS))
+    vls: int = 0  # +VLS: 0 on hook, 1 off hook to the line (voice mode)
+    vsm: tuple[int, int] = (1, 8000)  # +VSM: compression method, sample rate
+    vem: int = 0x18000000  # +VEM: events reported (bit 0 the most significant): RING (3), DTMF (4)
 
 
 _NUM = re.compile(r"\d*")
@@ -224,6 +254,14 @@ class Hayes:
         if self.settings.verbose:
             return self._verbose(code.text)
         return f"{code.value}\r".encode()
+
+    def final_text(self, word: str) -> bytes:
+        """A final result without a V0 number (``VCON``), framed like the others."""
+        if self.settings.quiet:
+            return b""
+        if self.settings.verbose:
+            return self._verbose(word)
+        return f"{word}\r".encode()
 
     def text(self, line: str) -> bytes:
         """Information text (ATI, ATS?): framed by CR LF in verbose mode."""
@@ -306,6 +344,11 @@ class Hayes:
                 out.extend(self._dial(s[i:]))
                 return out
             if c == "A":
+                if self.settings.fclass == 8:
+                    # V.253: in voice mode ATA answers as a telephone would (VCON), no data carrier.
+                    self.settings.vls = 1
+                    out += [VoiceLine(True), Output(self.final_text("VCON"))]
+                    return out
                 out.append(Answer())
                 return out
             if c == "O":
@@ -364,7 +407,19 @@ class Hayes:
                 if not m:
                     return err()
                 i += m.end()
-                reply = self._extended(m.group(1).upper(), m.group(2) or "")
+                name, arg = m.group(1).upper(), m.group(2) or ""
+                if name == "VTX" and arg == "":
+                    if self.settings.fclass != 8:
+                        return err()
+                    out.append(VoiceTransmit())
+                    return out
+                if name in ("VLS", "FCLASS") and arg[:1] == "=" and arg != "=?":
+                    acted = self._voice_line(name, arg)
+                    if acted is None:
+                        return err()
+                    out.extend(acted)
+                    continue
+                reply = self._extended(name, arg)
                 if reply is None:
                     return err()
                 out.extend(Output(self.text(r)) for r in reply)
@@ -390,6 +445,7 @@ class Hayes:
                 self.settings.speaker_mode = val
             elif c == "H" and val <= 1:
                 out.append(Hangup())
+                self.settings.vls = 0
             elif c == "I" and val <= 4:
                 out.append(Output(self.text(self._info(val))))
             elif c in "BWNY" and val <= 2:
@@ -432,16 +488,62 @@ class Hayes:
             4: ident.capabilities,
         }[n]
 
+    def _voice_line(self, name: str, arg: str) -> list[Action] | None:
+        """``+FCLASS=n`` and ``+VLS=n``: the mode and hook state changes of voice mode."""
+        value = arg[1:].strip()
+        st = self.settings
+        if name == "FCLASS":
+            if value in ("0", ""):
+                was_offhook = st.vls
+                st.fclass, st.vls = 0, 0
+                return [VoiceLine(False)] if was_offhook else []
+            if value == "8" and self.identity.voice:
+                st.fclass = 8
+                return []
+            return None  # no fax classes; voice only on a voice modem
+        if st.fclass != 8 or value not in ("0", "1"):
+            return None
+        st.vls = int(value)
+        return [VoiceLine(st.vls == 1)]
+
     def _extended(self, name: str, arg: str) -> list[str] | None:
+        st = self.settings
         if name == "FCLASS":
             if arg == "=?":
-                return ["0"]
+                return ["0,8"] if self.identity.voice else ["0"]
             if arg == "?":
-                return [str(self.settings.fclass)]
-            if arg in ("=0", "="):
-                self.settings.fclass = 0
+                return [str(st.fclass)]
+            return None
+        if name in ("VLS", "VSM", "VEM") and st.fclass != 8:
+            return None
+        if name == "VEM":
+            # Events this modem can report, per voice mode (playback, record, command): RING, DTMF.
+            if arg == "=?":
+                return [f"{VOICE_EVENTS:08X}"] * 3
+            if arg == "?":
+                return [f"{st.vem:08X}"]
+            if arg.startswith("=") and re.fullmatch(r"[0-9A-Fa-f]{1,8}", arg[1:].strip()):
+                st.vem = int(arg[1:].strip(), 16) & VOICE_EVENTS
                 return []
-            return None  # a data-only modem: no fax classes
+            return None
+        if name == "VLS":
+            if arg == "=?":
+                return ["0,1"]
+            return [str(st.vls)] if arg == "?" else None
+        if name == "VSM":
+            if arg == "=?":
+                rates = ",".join(str(r) for r in VOICE_RATES)
+                return [f'{n},"{text}",8,0,({rates}),(0),(0)' for n, text in VOICE_COMPRESSIONS.items()]
+            if arg == "?":
+                return [f"{st.vsm[0]},{st.vsm[1]},0,0"]
+            fields = [f.strip() for f in arg[1:].split(",")] if arg.startswith("=") else []
+            if len(fields) < 2 or not all(f.isdigit() for f in fields) or any(int(f) for f in fields[2:4]):
+                return None
+            cml, rate = int(fields[0]), int(fields[1])
+            if cml not in VOICE_COMPRESSIONS or rate not in VOICE_RATES:
+                return None
+            st.vsm = (cml, rate)
+            return []
         if arg in ("", "?"):
             if name == "GMI":
                 return [self.identity.manufacturer]
@@ -476,6 +578,9 @@ def _copy(st: Settings) -> Settings:
         speaker_mode=st.speaker_mode,
         fclass=st.fclass,
         registers=dict(st.registers),
+        vls=0,
+        vsm=st.vsm,
+        vem=st.vem,
     )
 
 

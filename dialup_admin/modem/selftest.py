@@ -6,6 +6,12 @@ bounded: attention, reset, init, numeric and verbose result codes, identificatio
 (ATI0-4), blind dialing (X3), optionally a dial with the expected result, and a clean
 hang-up. The port is locked and opened the way mgetty and pppd do it
 (:mod:`dialup_admin.system.serial`).
+
+With ``voice``, also what a direct line's answerer needs (V.253): class 8 in
+``AT+FCLASS=?``, ``AT+FCLASS=8``, an 8-bit PCM at 8000 Hz in ``AT+VSM=?`` and set,
+``AT+VLS=1`` (off hook), DTMF among the events of ``AT+VEM=?`` (a modem without
+``+VEM`` is taken at V.253's word: digits are reported as ``<DLE><digit>``), and
+``AT+VTX`` playing half a second of dial tone ended by ``<DLE><ETX>``.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import pexpect
 import pexpect.fdpexpect
 
 from dialup_admin.errors import UserError
+from dialup_admin.modem import tones
 from dialup_admin.paths import Paths
 from dialup_admin.system import serial
 
@@ -29,7 +36,7 @@ RESULTS = ("OK", "CONNECT", "BUSY", "NO CARRIER", "NO DIALTONE", "NO ANSWER", "E
 
 # A final result code in verbose form, at the start of a line.
 _FINAL = re.compile(
-    rb"(?:\A|[\r\n])(OK|ERROR|CONNECT(?: [^\r\n]*)?|NO CARRIER|BUSY|NO DIAL ?TONE|NO ANSWER|DELAYED|BLACKLISTED)\r"
+    rb"(?:\A|[\r\n])(OK|ERROR|CONNECT(?: [^\r\n]*)?|VCON|NO CARRIER|BUSY|NO DIAL ?TONE|NO ANSWER|DELAYED|BLACKLISTED)\r"
 )
 _NUMERIC_OK = re.compile(rb"(?:\A|[\r\n])0\r")
 
@@ -58,6 +65,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     error: str = ""
     seconds: float = 0.0
+    voice: dict[str, Any] = field(default_factory=dict)  # with --voice: {"voice": bool, "dtmf": ..., "summary": ...}
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -152,6 +160,7 @@ def run_selftest(
     timeout: float = 2.0,
     dial_timeout: float = 60.0,
     log: Callable[[str], None] | None = None,
+    voice: bool = False,
 ) -> Report:
     """Lock and open ``port``, run the checks, hang up, close, unlock; return the report.
 
@@ -167,7 +176,7 @@ def run_selftest(
     try:
         fd = serial.open_port(port, speed)
         try:
-            _run_steps(ModemTalk(fd, log), report, init, dial, expect, timeout, dial_timeout)
+            _run_steps(ModemTalk(fd, log), report, init, dial, expect, timeout, dial_timeout, voice)
         finally:
             os.close(fd)  # HUPCL: DTR drops, a modem still in a call hangs up
     finally:
@@ -182,7 +191,8 @@ def run_selftest(
 
 
 def _run_steps(
-    talk: ModemTalk, report: Report, init: str, dial: str | None, expect: str, timeout: float, dial_timeout: float
+    talk: ModemTalk, report: Report, init: str, dial: str | None, expect: str, timeout: float, dial_timeout: float,
+    voice: bool = False,
 ) -> None:
     steps = report.steps
 
@@ -237,12 +247,111 @@ def _run_steps(
             start = time.monotonic()
             talk.send(b"+++")
             do(talk.wait("escape to command mode", "+++", 4.0, start=start))
+    if voice:
+        _voice_steps(talk, report, do, timeout)
     do(talk.command("hang up", "ATH0", max(timeout, 3.0)))
+
+
+_PCM_FORMAT = re.compile(r'^\s*(\d+)\s*,\s*"([^"]*)"\s*,\s*(\d+)\s*,[^(]*\(([^)]*)\)')
+_DTMF_BIT = 4  # +VEM: event 4 is "DTMF detected"; bit 0 is the mask's most significant
+
+
+def pcm_formats(lines: list[str]) -> list[int]:
+    """The +VSM ids of 8-bit linear PCM at 8000 samples a second in ``AT+VSM=?``'s lines."""
+    found = []
+    for line in lines:
+        m = _PCM_FORMAT.match(line)
+        if not m:
+            continue
+        ident, name, bits, rates = int(m.group(1)), m.group(2).upper(), int(m.group(3)), m.group(4)
+        if bits == 8 and ("PCM" in name or "LINEAR" in name) and "8000" in re.split(r"[\s,\-]+", rates):
+            found.append(ident)
+    return found
+
+
+def dtmf_reported(lines: list[str]) -> bool | None:
+    """Whether ``AT+VEM=?``'s first mask (the playback mode's) has the DTMF event; None: no mask."""
+    masks = [ln.strip() for ln in lines if re.fullmatch(r"[0-9A-Fa-f]{8}", ln.strip())]
+    if not masks:
+        return None
+    return bool(int(masks[0], 16) & (1 << (31 - _DTMF_BIT)))
+
+
+def _voice_steps(talk: ModemTalk, report: Report, do: Callable[[Step], bool], timeout: float) -> None:
+    """What ``dialup-admin answer`` needs for the dial tone (V.253), then back to data mode."""
+    info: dict[str, Any] = {"voice": False, "dtmf": "unknown", "formats": [], "summary": ""}
+    report.voice = info
+
+    def failed(step: Step, why: str) -> None:
+        step.ok = False
+        step.detail = why
+        do(step)
+        info["summary"] = f"{step.command} -> {step.result}" + (f" ({why})" if why else "")
+
+    st = talk.command("voice classes", "AT+FCLASS=?", timeout)
+    classes = re.split(r"[\s,()]+", " ".join(st.text))
+    if st.result != "OK" or "8" not in classes:
+        return failed(st, "no class 8 (voice) among " + (" ".join(st.text) or "none"))
+    do(st)
+    st = talk.command("voice mode", "AT+FCLASS=8", timeout)
+    if not st.ok:
+        return failed(st, "no voice mode: use answer --no-dial-tone")
+    do(st)
+    try:
+        st = talk.command("voice formats", "AT+VSM=?", timeout)
+        info["formats"] = st.text
+        ids = pcm_formats(st.text)
+        if not st.ok or not ids:
+            return failed(st, "no 8-bit PCM at 8000 Hz")
+        do(st)
+        chosen = 1 if 1 in ids else ids[0]
+        st = talk.command("8-bit PCM at 8 kHz", f"AT+VSM={chosen},8000", timeout)
+        if not st.ok:
+            return failed(st, "")
+        do(st)
+        st = talk.command("off hook (voice)", "AT+VLS=1", timeout)
+        st.ok = st.result in ("OK", "VCON")
+        if not st.ok:
+            return failed(st, "")
+        do(st)
+        st = talk.command("DTMF reporting", "AT+VEM=?", timeout, required=False)
+        dtmf = dtmf_reported(st.text) if st.ok else None
+        info["dtmf"] = {True: "yes", False: "no", None: "unknown"}[dtmf]
+        if dtmf is False:
+            return failed(Step(st.name, st.command, False, st.result, st.seconds, st.text), "DTMF is not among its events")
+        st.detail = "DTMF among its events" if dtmf else "no +VEM: V.253 reports digits as <DLE><digit>"
+        st.ok = True
+        do(st)
+        st = talk.command("play audio", "AT+VTX", timeout)
+        if not st.result.startswith("CONNECT"):
+            return failed(st, "")
+        st.ok = True
+        do(st)
+        gen = tones.ToneGenerator(tones.parse_tone(tones.NORTH_AMERICA))
+        start = time.monotonic()
+        for _ in range(5):  # half a second of dial tone, at the pace the modem plays it
+            talk.send(gen.take(tones.RATE // 10).replace(b"\x10", b"\x10\x10"))
+            time.sleep(0.1)
+        talk.send(b"\x10\x03")
+        st = talk.wait("end of audio", "<DLE><ETX>", max(timeout, 3.0), start=start)
+        if not st.ok:
+            return failed(st, "the modem did not end the audio with OK")
+        do(st)
+        info["voice"] = True
+        info["summary"] = f"+FCLASS=8, +VSM={chosen},8000, +VLS=1, +VTX; DTMF reports: {info['dtmf']}"
+    finally:
+        talk.command("voice on hook", "ATH0", max(timeout, 3.0))
+        do(talk.command("data mode", "AT+FCLASS=0", timeout, required=False))
 
 
 def describe(report: Report) -> list[str]:
     """The human report, one line per step."""
     out = [f"test-modem {report.port} at {report.speed} bps"]
+    if report.voice:
+        verdict = "yes" if report.voice.get("voice") else "NO"
+        out_voice = f"  voice mode for a direct line's dial tone: {verdict} ({report.voice.get('summary', '')})"
+    else:
+        out_voice = ""
     for note in report.notes:
         out.append(f"  note: {note}")
     for s in report.steps:
@@ -251,6 +360,8 @@ def describe(report: Report) -> list[str]:
         det = f"  ({s.detail})" if s.detail else ""
         out.append(f"  {mark} {s.name:<22} {s.command:<36} {s.result:<14} {s.seconds * 1000:7.1f} ms{extra}{det}")
     verdict = "PASS" if report.ok else "FAIL"
+    if out_voice:
+        out.append(out_voice)
     out.append(f"{verdict}: {len(report.steps)} steps in {report.seconds:.2f} s")
     if report.error:
         out.append(f"  {report.error}")

@@ -34,10 +34,30 @@ How a real modem's signals map onto a pty:
 - Opens are noticed within ``REOPEN_CHECK`` (20 ms); closes at once. A number whose
   port no one has open is "absent": dialing it gives ``BUSY``, as does a number in
   a call or not on the line.
+
+Direct pairs (``direct=[("11", "21")]``): two modems cabled to each other with a
+line-voltage inducer and no exchange, as Dreamcast owners wire them. There is no dial
+tone and no RING; the numbers only name the modems. ``ATD`` goes off hook: with X2/X4
+the modem waits up to S6 seconds (at least 2) for a dial tone and hears one only
+while the other end plays one in voice mode (``+VTX``): a Goertzel check of the
+audio it plays (:mod:`dialup_admin.modem.tones`), 0.3 s long; silence or another tone
+gives ``NO DIALTONE``. X0/X1/X3 dial blind after S6 seconds. The digits go down the
+wire as DTMF, one every 2 x S11 ms, and the other end reports each as
+``<DLE><digit>`` while it is off hook in voice mode (``+VLS=1``). The caller then
+waits S7 seconds for a carrier: an ``ATA`` (data mode) at the other end within that
+time gives ``CONNECT`` on both sides; otherwise ``NO CARRIER``. An ``ATA`` with no
+caller waiting sends answer tone for S7 seconds, then ``NO CARRIER``.
+
+Voice mode plays the DTE's audio in real time (8000 samples a second) from a buffer
+of :data:`VOICE_BUFFER` samples; a DTE that writes faster is simply not read until
+there is room, one that writes slower leaves silence. ``<DLE><DLE>`` is a 0x10
+sample, ``<DLE><CAN>`` empties the buffer, ``<DLE><ETX>`` ends the transmission
+once the buffer has played (then ``OK``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import errno
 import os
@@ -54,7 +74,9 @@ from pathlib import Path
 from types import TracebackType
 
 from dialup_admin.errors import BadInput, UserError
+from dialup_admin.modem import tones
 from dialup_admin.modem.hayes import (
+    DTMF_EVENT,
     Action,
     Answer,
     Dial,
@@ -65,6 +87,8 @@ from dialup_admin.modem.hayes import (
     Online,
     Output,
     Result,
+    VoiceLine,
+    VoiceTransmit,
 )
 
 DEFAULT_CONNECT_SPEED = 33600
@@ -73,6 +97,12 @@ CONNECT_DELAY = 0.3  # seconds of "training" between ATA and CONNECT
 REOPEN_CHECK = 0.02  # how often a closed port is checked for being reopened
 DTR_CHECK = 0.1  # how often open ports are checked for speed B0 (DTR dropped)
 BACKLOG = 65536  # bytes queued towards one side before the other side is no longer read
+VOICE_BUFFER = tones.RATE // 2  # samples of audio a voice modem buffers (0.5 s)
+VOICE_TICK = 0.02  # how often voice audio is played and listened to
+LISTEN_WINDOW = 0.1  # seconds of audio per dial tone decision (tones.WINDOW samples)
+DIALTONE_DETECT = 0.3  # seconds of dial tone a caller needs to hear before it dials
+PLAYED_KEEP = tones.RATE  # samples of played audio kept for listeners
+DLE, ETX, SUB, CAN = 0x10, 0x03, 0x1A, 0x18
 
 _NUMBER_RE = re.compile(r"^[0-9*#]{1,32}$")
 
@@ -84,6 +114,9 @@ class State(enum.Enum):
     CONNECTING = "connecting"  # both: carrier training after ATA
     ONLINE = "online"  # both: data mode, bytes bridged
     ONLINE_COMMAND = "online-command"  # in a call, but in command mode after +++
+    ANSWERING = "answering"  # direct line: ATA sent, answer tone, waiting for the caller's carrier
+    VOICE = "voice"  # off hook in voice mode (+VLS=1), command mode
+    VOICE_TX = "voice-transmit"  # +VTX: the DTE's bytes are audio played on the line
 
 
 @dataclass
@@ -106,6 +139,20 @@ class _Modem:
     dtr_low: bool = False
     bytes_in: int = 0  # read from the DTE
     bytes_out: int = 0  # written to the DTE
+    wire: _Modem | None = None  # direct pair: the modem at the other end of the cable
+    dial_phase: str = ""  # direct dialing: "tone" (dial tone wait or blind pause), "digits", "carrier"
+    dial_number: str = ""
+    digits_sent: int = 0
+    next_digit: float | None = None
+    next_listen: float | None = None
+    tone_heard: float = 0.0  # seconds of dial tone heard in a row
+    voice_tx: bytearray = field(default_factory=bytearray)  # audio from the DTE, not played yet
+    played: bytearray = field(default_factory=bytearray)  # audio put on the line, latest last
+    play_clock: float = 0.0
+    dle: bool = False  # a DLE from the DTE awaits its second byte
+    vtx_ending: bool = False  # <DLE><ETX> seen: OK once the buffer has played
+    after_vtx: bytearray = field(default_factory=bytearray)  # commands typed after <DLE><ETX>
+    online_since: float | None = None  # CONNECT time, until the DTE's first data byte (logged once)
 
     @property
     def in_call(self) -> bool:
@@ -123,6 +170,11 @@ class PhoneLine:
     - ``connect_speed``: the speed in ``CONNECT <speed>`` (default ``bps`` or 33600).
     - ``ring_interval``: seconds between RINGs; ``connect_delay``: ATA to CONNECT.
     - ``dead``: numbers whose line has no dial tone (``NO DIALTONE`` on ATD).
+    - ``direct``: pairs of numbers cabled to each other without an exchange (see the
+      module's docstring); they cannot be dialed through the exchange.
+    - ``no_voice``: numbers whose modem has no voice mode (``ERROR`` to ``+FCLASS=8``).
+    - ``monitor``: called with ``(number, data)`` for every chunk a modem sends down the line
+      in a call (a line monitor: the lab decodes PPP's negotiation from it).
     - ``log``: called with one line of text per event (also kept in :attr:`events`).
     - ``trace``: also log every command line a modem receives (``"11 command ATA"``).
 
@@ -142,12 +194,30 @@ class PhoneLine:
         identity: Identity | None = None,
         log: Callable[[str], None] | None = None,
         trace: bool = False,
+        direct: Iterable[tuple[str, str]] = (),
+        no_voice: Iterable[str] = (),
+        monitor: Callable[[str, bytes], None] | None = None,
     ) -> None:
         if not numbers:
             raise BadInput("a phone line needs at least one number")
         for number in numbers:
             if not _NUMBER_RE.match(number):
                 raise BadInput(f"bad phone number {number!r}: digits, '*' and '#' only")
+        self.direct: dict[str, str] = {}
+        for a, b in direct:
+            for n in (a, b):
+                if n not in numbers:
+                    raise BadInput(f"direct pair {a}-{b}: {n} is not a number on this line")
+                if n in self.direct:
+                    raise BadInput(f"direct pair {a}-{b}: {n} is already cabled to {self.direct[n]}")
+            if a == b:
+                raise BadInput(f"direct pair {a}-{b}: a modem cannot be cabled to itself")
+            self.direct[a], self.direct[b] = b, a
+        self.no_voice = set(no_voice)
+        self._monitor = monitor
+        for n in self.no_voice:
+            if n not in numbers:
+                raise BadInput(f"no_voice: {n} is not a number on this line")
         if bps is not None and bps < 50:
             raise BadInput(f"bad line speed {bps}: at least 50 bps")
         self.bps = bps
@@ -286,12 +356,18 @@ class PhoneLine:
                 finally:
                     os.close(slave)
                 os.set_blocking(master, False)
-                modem = _Modem(number, master, name, link, Hayes(self.identity))
+                identity = self.identity or Identity()
+                if number in self.no_voice:
+                    identity = dataclasses.replace(identity, voice=False,
+                                                   capabilities="V.34 33600 V.42bis data-only (simulated)")
+                modem = _Modem(number, master, name, link, Hayes(identity))
                 self._modems[number] = modem
                 self._by_fd[master] = modem
                 if link is not None:
                     _make_link(link, name)
                 self._event(f"{number} port {self.port(number)} ({name})")
+            for a, b in self.direct.items():
+                self._modems[a].wire = self._modems[b]
         except BaseException:
             self._close()
             raise
@@ -351,6 +427,7 @@ class PhoneLine:
                 self._check_dtr()
                 next_dtr = now + DTR_CHECK
             self._timers(now)
+            self._pump_voice(now)
             self._pump_line(now)
             # Build the poll set: only open ports (a closed pty master reports POLLHUP
             # continuously); stop reading a side whose data the other side cannot take.
@@ -360,7 +437,8 @@ class PhoneLine:
                     continue
                 ev = 0
                 peer_backlog = len(m.line_queue) + (len(m.peer.out) if m.peer else 0)
-                if peer_backlog < BACKLOG and len(m.out) < BACKLOG:
+                voice_full = m.state is State.VOICE_TX and len(m.voice_tx) >= VOICE_BUFFER
+                if peer_backlog < BACKLOG and len(m.out) < BACKLOG and not voice_full:
                     ev |= select.POLLIN
                 if m.out:
                     ev |= select.POLLOUT
@@ -393,9 +471,11 @@ class PhoneLine:
         now = time.monotonic()
         t = housekeeping
         for m in self._modems.values():
-            for cand in (m.next_ring, m.deadline, m.escape.deadline()):
+            for cand in (m.next_ring, m.deadline, m.escape.deadline(), m.next_digit, m.next_listen):
                 if cand is not None:
                     t = min(t, cand)
+            if m.state is State.VOICE_TX:
+                t = min(t, now + VOICE_TICK)
             if m.line_queue and self.bps:
                 rate = self.bps / 10.0
                 t = min(t, now + max(0.0, (1.0 - m.tokens) / rate))
@@ -496,7 +576,15 @@ class PhoneLine:
     # ---- the modem ----------------------------------------------------------------------------
     def _from_dte(self, m: _Modem, data: bytes) -> None:
         now = time.monotonic()
+        if m.state is State.VOICE_TX:
+            self._voice_data(m, data)
+            return
         if m.state is State.ONLINE:
+            if m.online_since is not None:  # who speaks first after CONNECT, and when (PPP's first frame)
+                self._event(f"{m.number} first data {now - m.online_since:.3f} s after CONNECT ({len(data)} bytes)")
+                m.online_since = None
+            if self._monitor is not None:
+                self._monitor(m.number, data)
             m.escape.data(data, now)
             if self.bps:
                 m.line_queue += data
@@ -519,7 +607,7 @@ class PhoneLine:
             if self.trace:
                 self._event(f"{m.number} command {m.hayes.last_command}")
             self._perform(m, actions)
-            if m.state in (State.DIALING, State.CONNECTING, State.ONLINE):
+            if m.state in (State.DIALING, State.CONNECTING, State.ONLINE, State.ANSWERING, State.VOICE_TX):
                 m.hayes.clear_input()  # the rest of the input is not commands any more
                 break
 
@@ -534,6 +622,10 @@ class PhoneLine:
                 self._dial(m, act.number)
             elif isinstance(act, Answer):
                 self._answer(m)
+            elif isinstance(act, VoiceLine):
+                self._voice_line(m, act.offhook)
+            elif isinstance(act, VoiceTransmit):
+                self._voice_transmit(m)
             elif isinstance(act, Online):
                 if m.state is State.ONLINE_COMMAND and m.peer is not None:
                     m.state = State.ONLINE
@@ -547,6 +639,9 @@ class PhoneLine:
         if m.in_call or m.state is State.RINGING and m.peer is not None:
             self._send(m, m.hayes.result(Result.ERROR))
             return
+        if m.wire is not None:
+            self._dial_direct(m, number)
+            return
         if m.number in self.dead:
             self._send(m, m.hayes.result(Result.NO_DIALTONE))
             self._event(f"{m.number} NO DIALTONE")
@@ -557,6 +652,8 @@ class PhoneLine:
             self._send(m, m.hayes.result(Result.NO_CARRIER))
             self._event(f"{m.number} NO CARRIER")
             return
+        if callee is not None and callee.wire is not None:
+            callee = None  # cabled to its partner: not on the exchange
         if callee is None or callee is m or not callee.is_open or callee.state is not State.IDLE or number in self.dead:
             why = "no such number" if callee is None else "not open" if not callee.is_open else callee.state.value
             self._send(m, m.hayes.result(Result.BUSY))
@@ -570,6 +667,14 @@ class PhoneLine:
         callee.next_ring = now + 0.05
 
     def _answer(self, m: _Modem) -> None:
+        if m.wire is not None and m.state in (State.IDLE, State.VOICE):
+            # No exchange, no ring: go off hook with answer tone and wait S7 for a caller's carrier.
+            self._reset_voice(m)
+            m.state = State.ANSWERING
+            m.deadline = time.monotonic() + max(1, m.hayes.reg(7))
+            self._event(f"{m.number} ANSWER (direct line: answer tone for {max(1, m.hayes.reg(7))} s)")
+            self._try_connect(m)
+            return
         if m.state is not State.RINGING or m.peer is None:
             self._send(m, m.hayes.result(Result.NO_CARRIER))
             self._event(f"{m.number} ATA without a call: NO CARRIER")
@@ -589,6 +694,8 @@ class PhoneLine:
         m.state, m.peer = State.IDLE, None
         m.next_ring = m.deadline = None
         m.line_queue.clear()
+        self._reset_voice(m)
+        self._reset_dial(m)
         if was is not State.IDLE:
             self._event(f"{m.number} hangup ({was.value})")
         if peer is None:
@@ -638,6 +745,12 @@ class PhoneLine:
                 s0 = m.hayes.reg(0)
                 if s0 and rings >= s0:
                     self._answer(m)
+            elif m.state is State.DIALING and m.wire is not None:
+                self._direct_dialing(m, now)
+            elif m.state is State.ANSWERING and m.deadline is not None and now >= m.deadline:
+                self._hangup(m)
+                self._send(m, m.hayes.result(Result.NO_CARRIER))
+                self._event(f"{m.number} NO CARRIER (no caller's carrier within S7 after ATA)")
             elif m.state is State.DIALING and m.deadline is not None and now >= m.deadline:
                 callee = m.peer
                 self._hangup(m)
@@ -648,6 +761,7 @@ class PhoneLine:
                 m.escape = EscapeDetector(m.hayes.guard_time, m.hayes.escape_char)
                 m.escape.reset(now)
                 m.tokens, m.last_refill = 0.0, now
+                m.online_since = now
                 self._send(m, m.hayes.result(Result.CONNECT, self.connect_speed))
                 self._event(f"{m.number} CONNECT {self.connect_speed}")
             if m.state is State.ONLINE and m.escape.due(now):
@@ -655,6 +769,195 @@ class PhoneLine:
                 m.hayes.clear_input()
                 self._send(m, m.hayes.result(Result.OK))
                 self._event(f"{m.number} escape to command mode")
+
+    # ---- direct lines and voice mode ------------------------------------------------------
+    def _reset_voice(self, m: _Modem) -> None:
+        m.voice_tx.clear()
+        m.played.clear()
+        m.dle = m.vtx_ending = False
+        m.after_vtx.clear()
+
+    def _reset_dial(self, m: _Modem) -> None:
+        m.dial_phase, m.dial_number, m.digits_sent = "", "", 0
+        m.next_digit = m.next_listen = None
+        m.tone_heard = 0.0
+
+    def _voice_line(self, m: _Modem, offhook: bool) -> None:
+        """+VLS=1 / ATA in voice mode: off hook with the audio path; +VLS=0, +FCLASS=0: on hook."""
+        if offhook:
+            if m.state is State.RINGING:
+                if m.peer is not None:  # a voice answer gives an exchange caller no carrier
+                    m.peer.peer = None
+                m.peer, m.next_ring = None, None
+            if m.state in (State.IDLE, State.RINGING):
+                m.state = State.VOICE
+                self._reset_voice(m)
+                self._event(f"{m.number} off hook (voice)")
+        elif m.state in (State.VOICE, State.VOICE_TX):
+            m.state = State.IDLE
+            self._reset_voice(m)
+            self._event(f"{m.number} on hook (voice)")
+
+    def _voice_transmit(self, m: _Modem) -> None:
+        if m.state is not State.VOICE:
+            self._send(m, m.hayes.result(Result.ERROR))
+            return
+        m.state = State.VOICE_TX
+        self._reset_voice(m)
+        m.play_clock = time.monotonic()
+        self._send(m, m.hayes.result(Result.CONNECT))
+        cml, rate = m.hayes.settings.vsm
+        self._event(f"{m.number} voice transmit ({tones_name(cml)} at {rate} Hz)")
+
+    def _voice_data(self, m: _Modem, data: bytes) -> None:
+        """Audio from the DTE during +VTX, with V.253's DLE shielding."""
+        if m.vtx_ending:
+            m.after_vtx += data  # commands for when the buffer has played
+            return
+        samples = bytearray()
+        for i, byte in enumerate(data):
+            if m.dle:
+                m.dle = False
+                if byte == DLE:
+                    samples.append(DLE)
+                elif byte == SUB:
+                    samples += bytes((DLE, DLE))
+                elif byte == CAN:
+                    samples.clear()
+                    m.voice_tx.clear()
+                elif byte == ETX:
+                    m.vtx_ending = True
+                    m.after_vtx += data[i + 1 :]
+                    break
+                continue  # other shielded codes (volume, abort): nothing to simulate
+            if byte == DLE:
+                m.dle = True
+            else:
+                samples.append(byte)
+        room = 8 * VOICE_BUFFER - len(m.voice_tx)  # beyond this a real modem overruns: drop
+        m.voice_tx += samples[: max(0, room)]
+
+    def _pump_voice(self, now: float) -> None:
+        """Play buffered audio in real time; end +VTX once <DLE><ETX> came and all has played."""
+        for m in list(self._modems.values()):
+            if m.state is not State.VOICE_TX:
+                continue
+            rate = m.hayes.settings.vsm[1]
+            n = int((now - m.play_clock) * rate)
+            if n <= 0:
+                continue
+            m.play_clock += n / rate
+            chunk = bytes(m.voice_tx[:n])
+            del m.voice_tx[:n]
+            if len(chunk) < n:  # underrun: the line carries silence
+                zero = tones.SILENCE if m.hayes.settings.vsm[0] == tones.UNSIGNED_PCM else 0
+                chunk += bytes([zero]) * (n - len(chunk))
+            m.played += chunk
+            del m.played[: max(0, len(m.played) - PLAYED_KEEP)]
+            if m.vtx_ending and not m.voice_tx:
+                m.state = State.VOICE
+                rest = bytes(m.after_vtx)
+                self._reset_voice(m)
+                self._send(m, m.hayes.result(Result.OK))
+                self._event(f"{m.number} voice transmit ended")
+                if rest:
+                    self._from_dte(m, rest)
+
+    def _hears_dial_tone(self, m: _Modem) -> bool:
+        """Whether the audio at the other end of ``m``'s cable, the last 100 ms, is a dial tone."""
+        other = m.wire
+        if other is None or other.state is not State.VOICE_TX:
+            return False
+        rate = other.hayes.settings.vsm[1]
+        window = int(rate * LISTEN_WINDOW)
+        if len(other.played) < window:
+            return False
+        audio = tones.decode(other.played[-window:], other.hayes.settings.vsm[0])
+        return tones.is_dial_tone(audio, rate)
+
+    def _dial_direct(self, m: _Modem, number: str) -> None:
+        """ATD on a direct pair: off hook, dial tone (X2/X4) or a blind pause, DTMF, carrier wait."""
+        now = time.monotonic()
+        m.state, m.peer = State.DIALING, None
+        m.dial_number, m.dial_phase, m.digits_sent = number, "tone", 0
+        m.tone_heard = 0.0
+        wait = max(2, m.hayes.reg(6))
+        m.deadline = now + wait
+        if m.hayes.settings.xlevel in (2, 4):
+            m.next_listen = now + LISTEN_WINDOW
+            self._event(f"{m.number} off hook, waiting up to {wait} s for a dial tone (direct line)")
+        else:
+            self._event(f"{m.number} off hook, blind dialing in {wait} s (direct line)")
+
+    def _direct_dialing(self, m: _Modem, now: float) -> None:
+        if m.dial_phase == "tone":
+            if m.next_listen is not None and now >= m.next_listen:
+                m.next_listen = now + LISTEN_WINDOW
+                m.tone_heard = m.tone_heard + LISTEN_WINDOW if self._hears_dial_tone(m) else 0.0
+                if m.tone_heard >= DIALTONE_DETECT - 1e-9:
+                    self._event(f"{m.number} dial tone heard")
+                    self._start_digits(m, now)
+                    return
+            if m.deadline is not None and now >= m.deadline:
+                if m.next_listen is not None:
+                    self._hangup(m)
+                    self._send(m, m.hayes.result(Result.NO_DIALTONE))
+                    self._event(f"{m.number} NO DIALTONE (direct line: no dial tone from the other end)")
+                else:
+                    self._start_digits(m, now)
+        elif m.dial_phase == "digits":
+            while m.next_digit is not None and now >= m.next_digit:
+                digit = m.dial_number[m.digits_sent]
+                m.digits_sent += 1
+                other = m.wire
+                if other is not None and other.state in (State.VOICE, State.VOICE_TX) and \
+                        other.hayes.settings.vem & DTMF_EVENT:
+                    self._send(other, bytes((DLE,)) + digit.encode())
+                    self._event(f"{other.number} DTMF {digit}")
+                if m.digits_sent >= len(m.dial_number):
+                    self._start_carrier(m, now)
+                else:
+                    m.next_digit += self._digit_time(m)
+        elif m.dial_phase == "carrier" and m.deadline is not None and now >= m.deadline:
+            self._hangup(m)
+            self._send(m, m.hayes.result(Result.NO_CARRIER))
+            self._event(f"{m.number} NO CARRIER (no answer tone within S7)")
+
+    @staticmethod
+    def _digit_time(m: _Modem) -> float:
+        """A DTMF digit and the pause after it: 2 x S11 milliseconds (Hayes default 95)."""
+        return 2 * max(50, m.hayes.reg(11)) / 1000.0
+
+    def _start_digits(self, m: _Modem, now: float) -> None:
+        m.next_listen = None
+        m.deadline = None
+        if not m.dial_number:
+            self._start_carrier(m, now)
+            return
+        m.dial_phase = "digits"
+        m.next_digit = now + self._digit_time(m)
+
+    def _start_carrier(self, m: _Modem, now: float) -> None:
+        m.dial_phase, m.next_digit = "carrier", None
+        m.deadline = now + max(1, m.hayes.reg(7))
+        self._event(f"{m.number} dialed {m.dial_number or '(no digits)'}, waiting for a carrier")
+        self._try_connect(m)
+
+    def _try_connect(self, m: _Modem) -> None:
+        """A direct pair connects once one end answers (ATA) while the other waits for a carrier."""
+        other = m.wire
+        if other is None:
+            return
+        for answerer, caller in ((m, other), (other, m)):
+            if answerer.state is State.ANSWERING and caller.state is State.DIALING and caller.dial_phase == "carrier":
+                deadline = time.monotonic() + self.connect_delay
+                answerer.peer, caller.peer = caller, answerer
+                for side in (answerer, caller):
+                    side.state = State.CONNECTING
+                    side.deadline = deadline
+                    side.dial_phase = ""
+                self._event(f"{answerer.number} carrier from {caller.number}: training")
+                return
 
     def _pump_line(self, now: float) -> None:
         """Move throttled data along the wire at ``bps``/10 bytes per second."""
@@ -679,6 +982,11 @@ class PhoneLine:
             m.tokens -= n
             if peer.state is State.ONLINE:
                 self._send(peer, chunk)
+
+
+def tones_name(compression: int) -> str:
+    return {tones.UNSIGNED_PCM: "8-bit unsigned PCM", tones.SIGNED_PCM: "8-bit signed PCM"}.get(
+        compression, f"compression {compression}")
 
 
 def _hung_up(master: int) -> bool:

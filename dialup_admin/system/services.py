@@ -18,7 +18,7 @@ from pathlib import Path
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.paths import Paths
 from dialup_admin.system import commands
-from dialup_admin.system.procs import processes
+from dialup_admin.system.procs import Proc, processes
 
 INIT_CHOICES = ("auto", "inittab", "systemd", "none")
 SETTLE_SECONDS = 5.0  # how long a started mgetty must stay up before the apply counts it as running
@@ -109,6 +109,18 @@ def mgetty_pids(paths: Paths, tty: str) -> list[int]:
     return [p.pid for p in processes(paths) or [] if p.program == "mgetty" and p.names_tty(tty)]
 
 
+def _is_answer(p: Proc, tty: str) -> bool:
+    """Whether ``p`` is ``dialup-admin answer TTY`` (a direct line's program)."""
+    args = list(p.argv)
+    return "answer" in args and p.names_tty(tty) and any("dialup" in a for a in args[: args.index("answer")])
+
+
+def program_pids(paths: Paths, tty: str) -> list[int]:
+    """The pids of the line's program: mgetty, or ``dialup-admin answer`` on a direct line."""
+    return [p.pid for p in processes(paths) or []
+            if p.names_tty(tty) and (p.program == "mgetty" or _is_answer(p, tty))]
+
+
 def call_pid(paths: Paths, tty: str) -> int | None:
     """The pid of a pppd answering a call on ``tty``: mgetty exec'd it, so the port is its stdin."""
     for p in processes(paths) or []:
@@ -123,8 +135,8 @@ def call_pid(paths: Paths, tty: str) -> int | None:
 
 
 def line_busy(paths: Paths, tty: str) -> bool:
-    """Whether the init's process runs on ``tty``: mgetty waiting, or the pppd of a call."""
-    return bool(mgetty_pids(paths, tty)) or call_pid(paths, tty) is not None
+    """Whether the init's process runs on ``tty``: mgetty or answer waiting, or the pppd of a call."""
+    return bool(program_pids(paths, tty)) or call_pid(paths, tty) is not None
 
 
 def log_tail(path: str, count: int = 2) -> str:
@@ -144,52 +156,56 @@ def log_tail(path: str, count: int = 2) -> str:
     return " | ".join(shown)
 
 
-def verify_running(paths: Paths, init: str, started: Sequence[str], stopped: Sequence[str],
+def verify_running(paths: Paths, init: str, started: Sequence[tuple[str, str]], stopped: Sequence[tuple[str, str]],
                    log_file: Callable[[str], str], seconds: float = SETTLE_SECONDS) -> None:
-    """Wait ``seconds``; raise :class:`UserError` unless every ``started`` line's mgetty stayed up.
+    """Wait ``seconds``; raise :class:`UserError` unless every ``started`` line's program stayed up.
 
-    systemd: the unit must be active/running, never restarted, its main process mgetty;
-    a unit that fails earlier fails at once. inittab: one mgetty process on the line
-    that was not replaced meanwhile. ``stopped`` lines must have no mgetty by then.
+    ``started``/``stopped`` are (tty, unit) pairs. systemd: the unit must be
+    active/running, never restarted, its main process alive on the line; a unit that
+    fails earlier fails at once; a stopped unit must be inactive. inittab: one program
+    process on the line, not replaced meanwhile; a removed line must have none.
     """
     deadline = time.monotonic() + seconds
     first: dict[str, int] = {}
     while True:
-        for tty in started:
+        for tty, unit in started:
             if init == "systemd":
-                props = unit_properties(unit_name(tty))
-                if props.get("ActiveState") == "failed":
-                    raise _not_running(init, tty, log_file)
+                if unit_properties(unit).get("ActiveState") == "failed":
+                    raise _not_running(init, tty, unit, log_file)
             else:
-                pids = mgetty_pids(paths, tty)
+                pids = program_pids(paths, tty)
                 if pids and tty not in first:
                     first[tty] = pids[0]
         if time.monotonic() >= deadline:
             break
         time.sleep(0.25)
-    for tty in started:
+    for tty, unit in started:
         if init == "systemd":
-            props = unit_properties(unit_name(tty))
+            props = unit_properties(unit)
             running = (props.get("ActiveState"), props.get("SubState")) == ("active", "running")
             main = int(props.get("MainPID") or 0)
-            if not running or props.get("NRestarts", "0") != "0" or main not in mgetty_pids(paths, tty):
-                raise _not_running(init, tty, log_file)
-        elif first.get(tty) not in mgetty_pids(paths, tty):
-            raise _not_running(init, tty, log_file)
-    for tty in stopped:
-        if mgetty_pids(paths, tty):
-            how = f"systemctl stop {unit_name(tty)}" if init == "systemd" else "telinit q"
-            raise UserError(f"mgetty on {tty} still runs {seconds:g} s after {how}")
+            alive = main in program_pids(paths, tty) or main == call_pid(paths, tty)
+            if not running or props.get("NRestarts", "0") != "0" or not alive:
+                raise _not_running(init, tty, unit, log_file)
+        elif first.get(tty) not in program_pids(paths, tty) and call_pid(paths, tty) is None:
+            raise _not_running(init, tty, unit, log_file)
+    for tty, unit in stopped:
+        if init == "systemd":
+            if unit_properties(unit).get("ActiveState") not in ("inactive", "failed"):
+                raise UserError(f"{unit} still runs after systemctl stop")
+        elif line_busy(paths, tty):
+            raise UserError(f"the program on {tty} still runs {seconds:g} s after telinit q")
 
 
-def _not_running(init: str, tty: str, log_file: Callable[[str], str]) -> UserError:
-    log = f"mgetty's log {log_file(tty)}: {log_tail(log_file(tty))}"
+def _not_running(init: str, tty: str, unit: str, log_file: Callable[[str], str]) -> UserError:
+    mgetty = unit.startswith("mgetty@")
+    log = f"; mgetty's log {log_file(tty)}: {log_tail(log_file(tty))}" if mgetty and log_file(tty) else ""
     if init == "systemd":
-        unit = unit_name(tty)
         props = unit_properties(unit)
         restarts = props.get("NRestarts", "0")
         why = (f"it exited and was restarted {restarts} time(s)" if restarts not in ("", "0")
                else f"it is {props.get('ActiveState')}/{props.get('SubState')}")
-        return UserError(f"{unit} did not stay running: {why} within {SETTLE_SECONDS:g} s "
-                         f"({status_line(unit)}); {log}")
-    return UserError(f"mgetty is not running on {tty} {SETTLE_SECONDS:g} s after telinit q ({log})")
+        return UserError(f"{unit} did not stay running: {why} within {SETTLE_SECONDS:g} s ({status_line(unit)}){log}")
+    program = "mgetty" if mgetty else "dialup-admin answer"
+    return UserError(f"{program} is not running on {tty} {SETTLE_SECONDS:g} s after telinit q"
+                     + (f" ({log[2:]})" if log else " (see its lines in the syslog)"))
