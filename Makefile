@@ -17,7 +17,7 @@ APT_PACKAGES := python3 python3-venv python3-click python3-jinja2 python3-pexpec
 # `make deb` (Debian's own tooling) and its test (a fresh Debian 12 chroot, man, completion).
 DEB_PACKAGES := debhelper dh-python pybuild-plugin-pyproject python3-all lintian debootstrap man-db
 
-.PHONY: all demo test test-fast typecheck bench deps clean mgetty-src deb
+.PHONY: all demo test test-fast typecheck bench deps clean mgetty-src lab-debs deb
 
 all: test
 
@@ -51,10 +51,15 @@ MGETTY_CACHE := .cache/mgetty-src
 mgetty-src: deps
 	$(VENV)/bin/python -m dialup_admin.mgetty.source $(MGETTY_CACHE) || echo "make: mgetty source not fetched; the build tests will skip"
 
+# sysvinit-core (and udev where this machine lacks it) for the lab's init guests: downloaded with
+# apt-get download and unpacked into the tool's cache, never installed (see dialup_admin/lab/debs.py).
+lab-debs: deps
+	$(VENV)/bin/python -m dialup_admin.lab.debs || echo "make: lab packages not fetched; the sysvinit (or systemd) lab tests will skip"
+
 demo: deps
 	$(VENV)/bin/python -m dialup_admin.demo
 
-test: deps mgetty-src
+test: deps mgetty-src lab-debs
 	$(VENV)/bin/python -m pytest -q
 
 test-fast: deps

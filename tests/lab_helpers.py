@@ -25,6 +25,26 @@ def uml_available() -> bool:
 needs_uml = pytest.mark.skipif(not uml_available(), reason="user-mode-linux (linux.uml) or busybox is not installed")
 
 
+def init_missing(init: str) -> str | None:
+    """Why a guest cannot boot ``init`` here (None: it can). The packages come from the lab's
+    cache, filled by ``make test`` (python -m dialup_admin.lab.debs); tests never download."""
+    from dialup_admin.errors import UserError
+    from dialup_admin.lab import debs
+
+    wanted = {"sysvinit": [debs.SYSVINIT], "systemd": [] if debs.host_has_udev() else [debs.UDEV]}.get(init, [])
+    for package in wanted:
+        try:
+            debs.unpacked(package, fetch=False)
+        except UserError as exc:
+            return str(exc)
+    return None
+
+
+def needs_init(init: str) -> pytest.MarkDecorator:
+    reason = init_missing(init)
+    return pytest.mark.skipif(reason is not None, reason=reason or "")
+
+
 @contextmanager
 def pty_pair(timeout: float = 10) -> Iterator[tuple[Path, Path]]:
     """Two host ptys wired back to back by socat; yields their paths (symlinks).

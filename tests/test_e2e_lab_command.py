@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from conftest import run_tool
-from lab_helpers import needs_uml
+from lab_helpers import needs_init, needs_uml
 
 
 @pytest.mark.e2e
 @pytest.mark.timeout(600)
 @needs_uml
+@needs_init("systemd")
 def test_lab_shows_the_guide_and_passes(tmp_path: Path) -> None:
     folder = tmp_path / "logs"
     proc = run_tool("--json", "lab", "--transfer", "262144", "--folder", str(folder), timeout=400)
@@ -22,17 +23,21 @@ def test_lab_shows_the_guide_and_passes(tmp_path: Path) -> None:
     assert proc.returncode == 0, err[-4000:]
     report = json.loads(out)
     assert report["passed"] and len(report["calls"]) == 1
+    assert report["init"] == "systemd"  # the default: the server guest's PID 1
     call = report["calls"][0]
     assert call["local_ip"] == "192.168.32.2" and call["remote_ip"] == "192.168.32.1"
     assert call["up_kbs"] > 0 and call["down_kbs"] > 0 and call["rtt_ms"] > 0 and call["atd_to_ip"] > 0
     # What the guide shows, in order: setup, ringing and answer, ppp-go's lines, status,
     # ping, the transfer with its rate, stats, hang-up; then the summary.
     story = [
-        "server$ dialup-admin setup-server --tty ttyS1 --init none",
+        "The server (systemd is PID 1)",
+        "server$ dialup-admin setup-server --tty ttyS1",
+        "run    systemctl daemon-reload",
         "server$ dialup-admin adduser dreamcast --password-stdin",
-        "respawn loop (as inittab would): ",
-        "mgetty ttyS1 -D /dev/ttyS1",
         "mgetty on ttyS1 waits for a call",
+        "server$ pgrep -a mgetty",
+        "/sbin/mgetty ttyS1 -D /dev/ttyS1",
+        "| mgetty@ttyS1.service: active/running, main PID",
         "client$ dialup-admin setup-client --device /dev/ttyS1 --number 11",
         "client$ dialup-admin dial",
         "line: server (11) RING 1",

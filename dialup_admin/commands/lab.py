@@ -11,6 +11,7 @@ from dialup_admin.context import AppContext, pass_app
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.lab import direct as direct_lab
 from dialup_admin.lab import scenario
+from dialup_admin.lab.boot import INITS
 from dialup_admin.lab.transfer import MIB
 from dialup_admin.model import SPEEDS
 
@@ -36,6 +37,9 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 @click.option("--folder", type=click.Path(file_okay=False), metavar="DIR",
               help="Keep the logs in DIR (default: a temporary folder, removed when all passed).")
 @click.option("--keep", is_flag=True, help="Keep the log folder even when everything passed.")
+@click.option("--init", "init", type=click.Choice(INITS), default="systemd", show_default=True,
+              help="The server guest's PID 1, which keeps mgetty running: systemd, sysvinit (Debian's "
+                   "sysvinit-core, downloaded once into a cache, never installed here), or none (a respawn loop).")
 @click.option("--radius", is_flag=True,
               help="A pool instead: two dial-in servers and one FreeRADIUS guest on a guest network; callers "
                    "authenticated and accounted by RADIUS, refusals, Simultaneous-Use, a backup server.")
@@ -45,15 +49,17 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
                    "a caller hanging up in the dial tone, a wrong password.")
 @pass_app
 def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, folder: str | None, keep: bool,
-        radius: bool, direct: bool) -> None:
+        init: str, radius: bool, direct: bool) -> None:
     """Prove the whole guide end to end: a server and a caller on a simulated phone line.
 
     Boots two user-mode Linux guests (kernels with PPP, running this machine's own
-    pppd, mgetty and dialup-admin) joined by the modem simulator. In the server guest
-    dialup-admin runs setup-server and adduser on the guest's private /etc and mgetty
-    answers in a respawn loop; in the caller's, setup-client and dial. Each call shows
-    the line ringing and answered, dial's stages, status, a ping, random data both
-    ways with its rate, stats, and the hang-up; a pass/fail summary ends it.
+    pppd, mgetty and dialup-admin) joined by the modem simulator. The server guest
+    boots a real init as PID 1 (--init: systemd by default, or sysvinit); in it
+    dialup-admin runs setup-server, which picks that init by itself and starts mgetty
+    through it (mgetty@ttyS1.service, or the inittab respawn line and telinit q), and
+    adduser, on the guest's private /etc; in the caller's, setup-client and dial. Each
+    call shows the line ringing and answered, dial's stages, status, a ping, random
+    data both ways with its rate, stats, and the hang-up; a pass/fail summary ends it.
 
     Changes nothing on this machine: the guests' /etc is their own. Every log
     (mgetty's, pppd's syslog, each step's output, the phone line's events) goes to one
@@ -63,6 +69,7 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
     \b
       dialup-admin lab
       dialup-admin lab --calls 3 --bps 57600 --transfer 65536 --keep
+      dialup-admin lab --init sysvinit
       dialup-admin lab --json
       dialup-admin lab --radius           # the pool: 2 servers, 1 FreeRADIUS, 1 caller with 2 modems
       dialup-admin lab --direct           # a direct line: no exchange, answer plays the dial tone
@@ -79,7 +86,7 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
         raise BadInput("--direct makes its own calls (the tool's dial, a stock pppd, a wrong password): "
                        "--calls does not apply")
     if app.dry_run:
-        what = "on a direct line (no exchange)" if direct else "on a simulated line"
+        what = "on a direct line (no exchange)" if direct else f"({init} as PID 1) on a simulated line"
         app.say(f"Would boot a server and a caller guest {what} and make {calls if not direct else 3} call(s); "
                 "nothing on this machine changes either way.")
         return
@@ -93,7 +100,7 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
             report = direct_lab.run(bps=bps, keep=keep, transfer=transfer, folder=folder,
                                     say=lambda line: app.say(line))
         else:
-            report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder,
+            report = scenario.run(calls, bps=bps, keep=keep, transfer=transfer, folder=folder, init=init,
                                   say=lambda line: app.say(line))
     finally:
         for sig, handler in old.items():

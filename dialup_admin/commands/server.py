@@ -29,7 +29,7 @@ from dialup_admin.model import pool as parse_pool
 from dialup_admin.paths import Paths
 from dialup_admin.radius.nas import FALLBACK_CHOICES
 from dialup_admin.system import mgetty as mgetty_sys
-from dialup_admin.system.services import INIT_CHOICES, detect_init
+from dialup_admin.system.services import INIT_CHOICES, check_init, detect_init
 
 PPPD = "/usr/sbin/pppd"
 
@@ -171,9 +171,10 @@ def setup_server(
     server = Server(lines=lines, pool=net, dns=dns_addrs, mgetty=settings, direct=direct)
     nas = radius_nas.choose(app.paths, radius, radius_secret_file, no_radius, radius_fallback)
     app.require_root("setup-server")
+    chosen_init = detect_init(app.paths) if init == "auto" else init
+    check_init(app.paths, chosen_init)
     check_ttys_exist(app.paths, server)
     layout = mgetty_sys.detect(app.paths, mgetty_path) if server.mgetty_lines or mgetty_path else None
-    chosen_init = detect_init(app.paths) if init == "auto" else init
     opts = ServerOptions(init=chosen_init, mgetty=layout, pppd=find_pppd(app.paths), force=force,
                          share_internet=share,
                          proxyarp=sharing.pool_in_lan(app.paths, net) if proxyarp is None else proxyarp,

@@ -30,7 +30,7 @@ from dialup_admin.formats import managed
 from dialup_admin.formats import secrets as secrets_fmt
 from dialup_admin.paths import Paths
 from dialup_admin.system import mgetty as mgetty_sys
-from dialup_admin.system import netinfo, nft
+from dialup_admin.system import netinfo, nft, services
 from dialup_admin.system.procs import Proc, processes
 from dialup_admin.system import reading
 
@@ -368,11 +368,13 @@ def check_service(t: Target) -> list[Finding]:
     if init == "inittab":
         data = t.read("/etc/inittab") or b""
         entries = inittab_fmt.entries(data)
+        # A line deleted from our block by hand breaks its checksum: setup-server then needs --force.
+        force = " --force" if _block_state("service", "/etc/inittab", data, "server") else ""
         for tty in t.mgetty_ttys:
             if not any(e.action == "respawn" and "mgetty" in e.process and tty in e.process.split()
                        for e in entries):
                 out.append(Finding("service", ERROR, f"/etc/inittab has no mgetty respawn line for {tty}",
-                                   "rerun dialup-admin setup-server, then telinit q"))
+                                   f"rerun dialup-admin setup-server{force} (it puts the line back and runs telinit q)"))
     elif init == "systemd":
         if t.read("/etc/systemd/system/mgetty@.service") is None:
             out.append(Finding("service", ERROR, "/etc/systemd/system/mgetty@.service is missing",
@@ -390,9 +392,16 @@ def check_service(t: Target) -> list[Finding]:
     if t.procs is None:
         out.append(Finding("mgetty-running", OK, "not checked: the tree has no /proc"))
         return out
+    # Where the service itself is broken for a line, its fix is also what starts mgetty there.
+    fixes = {tty: f.fix for f in out if f.level == ERROR for tty in t.mgetty_ttys if tty in f.message.split(" ")
+             or f"mgetty@{tty}.service" in f.message}
     for tty in t.mgetty_ttys:
-        if not any(p.program == "mgetty" and p.names_tty(tty) for p in t.procs):
-            start = f"systemctl start mgetty@{tty}.service" if init == "systemd" else "telinit q"
+        call = services.call_pid(t.paths, tty)
+        if call is not None:
+            out.append(Finding("mgetty-running", OK, f"a call is in progress on {tty} (pppd {call}, "
+                                                     "which mgetty became; it answers again after the call)"))
+        elif not any(p.program == "mgetty" and p.names_tty(tty) for p in t.procs):
+            start = fixes.get(tty) or (f"systemctl start mgetty@{tty}.service" if init == "systemd" else "telinit q")
             out.append(Finding("mgetty-running", ERROR, f"mgetty is not running on {tty}", start))
         else:
             out.append(Finding("mgetty-running", OK, f"mgetty is running on {tty}"))

@@ -89,7 +89,19 @@ class RunCommand:
         return f"run    {shown}{note}"
 
 
-Action = WriteFile | RemoveFile | Symlink | RunCommand
+@dataclass(frozen=True)
+class Check:
+    """A look at the machine during the apply (mgetty running after a start); raising
+    :class:`UserError` fails the apply, which then rolls everything back."""
+
+    description: str
+    run: Callable[[], None] = field(compare=False)
+
+    def describe(self) -> str:
+        return f"check  {self.description}"
+
+
+Action = WriteFile | RemoveFile | Symlink | RunCommand | Check
 
 
 def owner_name(uid: int, gid: int) -> str:
@@ -142,9 +154,12 @@ class Plan:
     def command(self, cmd: RunCommand) -> None:
         self.actions.append(cmd)
 
+    def check(self, check: Check) -> None:
+        self.actions.append(check)
+
     @property
     def changes_files(self) -> bool:
-        return any(not isinstance(a, RunCommand) for a in self.actions)
+        return any(not isinstance(a, (RunCommand, Check)) for a in self.actions)
 
     def __bool__(self) -> bool:
         return bool(self.actions)
@@ -241,6 +256,8 @@ def _apply_locked(plan: Plan, on_step: StepHook | None, echo: Callable[[str], No
                 txn.remove(plan.paths.node(a.path))
             elif isinstance(a, Symlink):
                 txn.symlink(plan.paths.node(a.path), a.target)
+            elif isinstance(a, Check):
+                a.run()
             else:
                 for t in a.touches:
                     txn.record(plan.paths.node(t))

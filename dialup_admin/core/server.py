@@ -16,9 +16,9 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from dialup_admin.core import radius_nas, sessions, sharing
+from dialup_admin.core import mgetty_service, radius_nas, sessions, sharing
 from dialup_admin.core.accounts import ServiceAccounts, plan_service_accounts
-from dialup_admin.core.plan import FileSpec, Plan, RunCommand
+from dialup_admin.core.plan import FileSpec, Plan
 from dialup_admin.core.state import load_server_json, server_to_json
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import inittab as inittab_fmt
@@ -28,7 +28,6 @@ from dialup_admin.paths import Paths
 from dialup_admin.radius.nas import NasRadius
 from dialup_admin.render import render
 from dialup_admin.system.mgetty import MgettyLayout
-from dialup_admin.system.services import systemd_running
 from dialup_admin.system import reading
 
 BLOCK = "server"
@@ -154,43 +153,42 @@ def _pap_secrets(plan: Plan, force: bool) -> None:
 
 
 def _service(plan: Plan, server: Server, opts: ServerOptions) -> None:
+    """The inittab block or the units and their links; starting and stopping lines: core/mgetty_service.py."""
     mgetty = opts.mgetty.binary if opts.mgetty is not None else ""
     mg_lines, direct_lines = server.mgetty_lines, server.direct_lines
+    lines = [mgetty_service.LineUnit.of(ln.tty, ln.direct) for ln in server.lines]
+    ttys = {ln.tty for ln in server.lines}
+    previous = [d.get("tty") for d in (load_server_json(plan.paths) or {}).get("lines", [])]
+    removed = [t for t in previous if isinstance(t, str) and t not in ttys]
     if opts.init == "inittab":
         path = "/etc/inittab"
         old = _read(plan.paths, path)
         outside = managed.split(old, path, name=BLOCK, force=opts.force).outside
         inittab_fmt.check_conflicts(outside, server.lines, path)
         body = render("inittab.j2", lines=server.lines, mgetty=mgetty, tool=opts.tool).encode()
-        if _block(plan, path, body, 0o644, opts.force) and plan.paths.is_host:
-            plan.command(RunCommand(("telinit", "q"), "make init reread inittab", undo=("telinit", "q")))
+        changed = _block(plan, path, body, 0o644, opts.force)
+        mgetty_service.plan_inittab(plan, lines, removed, opts.mgetty, changed)
     elif opts.init == "systemd":
         # Each line's unit is wanted by its target; a line that changed kind or left loses the other link.
         units = (("mgetty@.service", "/etc/systemd/system/getty.target.wants", mg_lines, {"mgetty": mgetty}),
                  (ANSWER_UNIT, ANSWER_WANTS, direct_lines, {"tool": opts.tool}))
-        stop: list[str] = []
-        for name, wants, lines, values in units:
+        changed = False
+        stale = [mgetty_service.LineUnit.of(tty, direct) for tty in removed for direct in (False, True)]
+        for name, wants, kind_lines, values in units:
             unit = f"/etc/systemd/system/{name}"
-            if lines:
-                plan.file(unit, FileSpec(render(f"{name}.j2", **values)))
+            if kind_lines:
+                changed = plan.file(unit, FileSpec(render(f"{name}.j2", **values))) or changed
             prefix = name.split("@")[0]
-            wanted = {f"{prefix}@{ln.tty}.service" for ln in lines}
-            for ln in lines:
-                plan.symlink(f"{wants}/{prefix}@{ln.tty}.service", unit)
+            wanted = {f"{prefix}@{ln.tty}.service" for ln in kind_lines}
+            for ln in kind_lines:
+                changed = plan.symlink(f"{wants}/{prefix}@{ln.tty}.service", unit) or changed
             wants_dir = plan.paths.of(wants)
             if wants_dir.is_dir():
                 for p in sorted(wants_dir.glob(f"{prefix}@*.service")):
                     if p.name not in wanted and p.is_symlink():
-                        plan.remove(f"{wants}/{p.name}")
-                        if name == ANSWER_UNIT or p.name.split("@")[1][:-8] in {ln.tty for ln in direct_lines}:
-                            stop.append(p.name)
-        if systemd_running(plan.paths) and plan:
-            plan.command(RunCommand(("systemctl", "daemon-reload"), undo=("systemctl", "daemon-reload")))
-            for unit_name in stop:  # a line that became direct, or a direct line that went
-                plan.command(RunCommand(("systemctl", "stop", unit_name)))
-            for ln in server.lines:
-                prefix = "dialup-answer" if ln.direct else "mgetty"
-                plan.command(RunCommand(("systemctl", "restart", f"{prefix}@{ln.tty}.service")))
+                        changed = plan.remove(f"{wants}/{p.name}") or changed
+                        stale.append(mgetty_service.LineUnit(p.name.split("@", 1)[1][:-len(".service")], p.name))
+        mgetty_service.plan_systemd(plan, lines, stale, opts.mgetty, changed)
     elif opts.init == "none":
         if mg_lines:
             starts = "; ".join(f"{mgetty} {ln.tty} -D /dev/{ln.tty}" for ln in mg_lines)

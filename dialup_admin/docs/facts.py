@@ -58,7 +58,8 @@ SERVER = Facts(
                 "kept"),
         Written("/etc/systemd/system/mgetty@.service",
                 "instead of inittab under systemd, with getty.target.wants/mgetty@TTY.service; then "
-                "systemctl daemon-reload and restart", "0644"),
+                "systemctl daemon-reload and systemctl start of the lines not running (running lines are left "
+                "running; removed ones stopped), checked 5 s later", "0644"),
         Written("/etc/systemd/system/dialup-answer@.service",
                 "for lines given as TTY:direct: dialup-admin answer TTY instead of mgetty, with "
                 "multi-user.target.wants/dialup-answer@TTY.service (under inittab: a respawn line)", "0644"),
@@ -95,7 +96,8 @@ FACTS: dict[str, Facts] = {
     "rollback": Facts(
         writes=(Written("every file the newest journal entry names",
                         "put back as it was (or removed, when the apply created it); telinit q again "
-                        "where /etc/inittab changed"),
+                        "where /etc/inittab changed, or systemctl daemon-reload and the units the apply "
+                        "started stopped, those it stopped started"),
                 Written(JOURNAL, "the newest entry is used up, so the next rollback goes further back", "0700"),
                 Written(RUN_LOCK, "held while restoring")),
         undo="Run the command that made the change again.",
@@ -166,9 +168,13 @@ FACTS: dict[str, Facts] = {
     "lab": Facts(
         writes=(Written("/tmp/dialup-lab-* (or --folder DIR)",
                         "the log folder: transcript.log, events.log, report.json, per guest syslog.log, "
-                        "mgetty-ttyS1.log and steps/; removed when all passed, kept when something failed"),),
+                        "mgetty-ttyS1.log and steps/ (with --init systemd or sysvinit also the server's disk.img, "
+                        "uart.log and boot-N/); removed when all passed, kept when something failed"),
+                Written("/var/cache/dialup-admin/lab/ (~/.cache/dialup-admin/lab when not root)",
+                        "sysvinit-core, and udev where this machine has none, fetched with apt-get download and "
+                        "unpacked for the guests (never installed); kept for the next run"),),
         undo="Nothing to undo on this machine (the guests' /etc is their own); a log folder kept "
-             "after a failure is removed with rm -r.",
+             "after a failure is removed with rm -r, the package cache with rm -r /var/cache/dialup-admin/lab.",
         exit_status="0 every call passed, 1 one failed.",
     ),
     "radius-server": Facts(

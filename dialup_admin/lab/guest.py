@@ -15,12 +15,20 @@ A :class:`Guest` boots Debian's ``linux.uml`` as an ordinary host process:
   line, where ``ssl1=pts`` loses it);
 * one host folder per guest is mounted read-write in the guest **at the same path**:
   the host puts files there for the guest, and the guest writes its syslog, the
-  command's output and exit status there; the host writes the guest's console there.
+  command's output and exit status there; the host writes the guest's console there;
+* ``init``: by default the script is PID 1 to the end; with ``systemd`` or ``sysvinit``
+  it ``exec`` s that init once the machine is ready, and the init starts the command
+  (:mod:`dialup_admin.lab.boot`); sysvinit-core (and udev where the host lacks it) come
+  unpacked from :mod:`dialup_admin.lab.debs`, mounted read-only where dpkg puts them;
+* ``disk``: an ext4 image (``ubd0``) holding the private overlays' upper layers, so a
+  guest booted again on it finds its /etc as it left it (a reboot);
+* ``absent_serial``: ports whose device exists but whose open fails (no UART there).
 
 What this changes on the host: it starts the UML process (in its own session and
 process group, so it never touches the terminal and can be killed as a whole), creates
-a temporary ``uml_dir`` for the guest's umid (removed on close) and the guest folder
-(removed on close only when it was a temporary one and ``keep`` is false).
+a temporary ``uml_dir`` for the guest's umid (removed on close), the guest folder
+(removed on close only when it was a temporary one and ``keep`` is false) and the
+``disk`` image when asked for one (kept: it is the guest's disk).
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from pathlib import Path
 from types import TracebackType
 
 from dialup_admin.errors import BadInput, UserError
+from dialup_admin.lab import boot, debs
 from dialup_admin.system.commands import require
 
 UML_BINARY = "linux.uml"
@@ -60,6 +69,9 @@ PPP_MODULES = (
 # Host directories the guest gets a private writable view of (overlayfs on the host's):
 # the tool changes /etc, useradd may create homes and touch /var/lib, /var/spool.
 WRITABLE = ("/etc", "/home", "/root", "/var/lib", "/var/spool")
+
+DISK_MOUNT = "/run/dialup-lab/disk"  # the guest's disk (its private overlays' upper layers)
+DISK_SIZE = 256 * 1024 * 1024
 
 GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -275,8 +287,18 @@ def _q(text: str) -> str:
     return shlex.quote(text)
 
 
-def render_init(name: str, folder: Path, env: Mapping[str, str], modules: bool, writable: Sequence[str]) -> str:
-    """The guest's init script (PID 1). It must never exit: the kernel panics when init does."""
+def render_init(name: str, folder: Path, env: Mapping[str, str], modules: bool, writable: Sequence[str],
+                init: str = "none", *, disk: bool = False, mounts: Sequence[tuple[str, Sequence[str]]] = (),
+                make_dirs: Sequence[str] = ()) -> str:
+    """The guest's init script (PID 1). It must never exit: the kernel panics when init does.
+
+    With ``init`` ``none`` it runs the command and powers off; with ``systemd`` or
+    ``sysvinit`` it prepares the machine and ``exec`` s that init (see
+    :mod:`dialup_admin.lab.boot`). ``disk``: the private overlays live on the guest's
+    disk (``/dev/ubda``, ext4), so they survive a power-off. ``mounts``: read-only
+    overlays (directory, lower layers) putting unpacked packages in place. ``make_dirs``:
+    directories to create on the fresh tmpfs file systems at every boot.
+    """
     exports = "".join(f"export {key}={_q(value)}\n" for key, value in sorted(env.items()))
     module_lines = ""
     if modules:
@@ -294,6 +316,26 @@ done
         f"mkdir -p {_q(d)} 2>/dev/null; mount -r -t hostfs -o {_q(d)} hostfs {_q(d)} || fail {_q('mount ' + d)}\n"
         for d in tool_dirs()
     )
+    package_lines = "".join(
+        f"mount -t overlay -o {_q('lowerdir=' + ':'.join(lowers))} overlay {_q(target)} || fail {_q('overlay ' + target)}\n"
+        for target, lowers in mounts
+    )
+    if package_lines:
+        package_lines = ("\nstage packages\n"
+                         'busybox insmod "/usr/lib/uml/modules/$(uname -r)/kernel/fs/overlayfs/overlay.ko" 2>/dev/null\n'
+                         + package_lines)
+    disk_lines = ""
+    uppers = "/run/dialup-lab"
+    if disk:
+        uppers = DISK_MOUNT
+        disk_lines = f"""
+stage disk
+mkdir -p {DISK_MOUNT}
+mount -t ext4 /dev/ubda {DISK_MOUNT} || fail "mount the guest's disk /dev/ubda"
+[ -e {DISK_MOUNT}/.booted ] && first_boot=no
+: > {DISK_MOUNT}/.booted
+"""
+    dirs_line = f"mkdir -p {' '.join(_q(d) for d in make_dirs)}\n" if make_dirs else ""
     writable_lines = ""
     if writable:
         # The root is the host's, read-only. An overlay (upper layer in tmpfs) makes a
@@ -307,7 +349,7 @@ overlay=no
 busybox insmod "/usr/lib/uml/modules/$(uname -r)/kernel/fs/overlayfs/overlay.ko" 2>/dev/null && overlay=yes
 for d in {dirs}; do
     [ -d "$d" ] || continue
-    top=/run/dialup-lab/overlay$d
+    top={uppers}/overlay$d
     mkdir -p "$top/upper" "$top/work" "$top/merged"
     if [ $overlay = yes ] &&
         mount -t overlay -o "lowerdir=$d,upperdir=$top/upper,workdir=$top/work" overlay "$top/merged"; then
@@ -321,6 +363,14 @@ for d in {dirs}; do
 done
 [ -w /etc ] && echo "$GUEST_NAME" > /etc/hostname
 """
+    if init == "none":
+        syslog_lines, tail_lines = _syslog_lines(), _command_lines(exports)
+    elif init == "sysvinit":
+        syslog_lines, tail_lines = _syslog_lines(), _init_lines(init)
+    elif init == "systemd":
+        syslog_lines, tail_lines = "", _init_lines(init)  # journald, and the lab's unit copying it
+    else:
+        raise BadInput(f"unknown guest init {init!r}: use one of {', '.join(boot.INITS)}")
     return f"""#!/bin/sh
 # Init (PID 1) of the dialup-admin lab guest {name}; generated by dialup_admin/lab/guest.py.
 PATH={GUEST_PATH}
@@ -332,6 +382,7 @@ LAB_GUEST=$GUEST_NAME
 LAB_FOLDER=$FOLDER
 export LAB_GUEST LAB_FOLDER
 STAGE=start
+first_boot=yes
 
 stage() {{ STAGE=$1; read up rest < /proc/uptime 2>/dev/null || up=?; echo "{STAGE_MARK}$1 at $up s"; }}
 fail() {{
@@ -356,19 +407,26 @@ mount -t tmpfs -o mode=1777 tmpfs /tmp || fail "mount /tmp"
 # Debian: /var/lock -> /run/lock, made above.
 [ -L /var/lock ] || mount -t tmpfs -o mode=1777 tmpfs /var/lock || fail "mount /var/lock"
 busybox hostname "$GUEST_NAME"
-
-{writable_lines}
+{disk_lines}{writable_lines}
 stage share
 # The host folder, read-write, at the same path as on the host.
 mkdir -p "$FOLDER" 2>/dev/null
 mount -t hostfs -o "$FOLDER" hostfs "$FOLDER" || fail "mount the host folder $FOLDER"
-{tool_lines}{module_lines}
+{tool_lines}{package_lines}{module_lines}{dirs_line}{syslog_lines}{tail_lines}"""
+
+
+def _syslog_lines() -> str:
+    return f"""
 stage syslog
 busybox syslogd -O "$FOLDER/{SYSLOG}" || fail "start syslogd"
 i=0
 while [ ! -S /dev/log ] && [ $i -lt 100 ]; do busybox usleep 20000; i=$((i + 1)); done
 [ -S /dev/log ] || fail "syslogd did not create /dev/log"
+"""
 
+
+def _command_lines(exports: str) -> str:
+    return f"""
 stage network
 busybox ip link set lo up || fail "bring up lo"
 
@@ -383,6 +441,31 @@ mv "$FOLDER/{STATUS}.tmp" "$FOLDER/{STATUS}"
 stage poweroff
 busybox poweroff -f
 sleep 60
+"""
+
+
+def _init_lines(init: str) -> str:
+    """Hand over to a real init: the lab's files into /run, then exec it as PID 1."""
+    copy = f"""
+stage {init}
+busybox ip link set lo up || fail "bring up lo"
+mkdir -p {boot.GUEST_RUN}
+cp "$FOLDER/{boot.BOOT_DIR}/"*.sh {boot.GUEST_RUN}/ || fail "copy the lab's boot scripts"
+"""
+    if init == "systemd":
+        return copy + f"""mkdir -p /run/systemd
+cp -a "$FOLDER/{boot.BOOT_DIR}/systemd/." /run/systemd/ || fail "copy the lab's units"
+stage exec-systemd
+exec {boot.SYSTEMD} --unit=multi-user.target
+fail "exec {boot.SYSTEMD}"
+"""
+    return copy + f"""# The lab's inittab on the first boot; later boots keep what the tool made of it.
+if [ "$first_boot" = yes ] || [ ! -e /etc/inittab ]; then
+    cp "$FOLDER/{boot.BOOT_DIR}/inittab" /etc/inittab || fail "write /etc/inittab"
+fi
+stage exec-sysvinit
+exec /sbin/init
+fail "exec /sbin/init (sysvinit)"
 """
 
 
@@ -407,6 +490,10 @@ class Guest:
         mem: str = "256M",
         modules: bool = True,
         writable: Sequence[str] = WRITABLE,
+        init: str = "none",
+        absent_serial: Sequence[int] = (),
+        disk: str | os.PathLike[str] | None = None,
+        make_dirs: Sequence[str] = (),
         kernel_args: Sequence[str] = (),
     ) -> None:
         if not _NAME_RE.match(name):
@@ -431,6 +518,19 @@ class Guest:
             ):
                 raise BadInput(f"guest writable directory {directory!r}: use an absolute path like /etc")
         self.writable = tuple(writable)
+        if init not in boot.INITS:
+            raise BadInput(f"guest init {init!r}: use one of {', '.join(boot.INITS)}")
+        self.init = init
+        self.absent_serial = tuple(absent_serial)
+        if any(not 1 <= n <= 63 or n <= len(self.serial) for n in self.absent_serial):
+            raise BadInput(f"guest absent serial ports {list(self.absent_serial)}: numbers after the serial lines, below 64")
+        self.disk = Path(disk).resolve() if disk is not None else None
+        if self.disk is not None and _UNSAFE_PATH_RE.search(str(self.disk)):
+            raise BadInput(f"guest disk {self.disk}: the path must not contain spaces, commas, quotes or '='")
+        for directory in make_dirs:
+            if not directory.startswith("/") or _UNSAFE_PATH_RE.search(directory):
+                raise BadInput(f"guest directory {directory!r}: use an absolute path like /var/log/mgetty")
+        self.make_dirs = tuple(make_dirs)
         for arg in kernel_args:
             if not re.match(r"^[A-Za-z0-9_.]+=[A-Za-z0-9_.,:]*$", arg):
                 raise BadInput(f"guest kernel argument {arg!r}: such as eth0=mcast,,239.192.0.1,1102,0")
@@ -461,8 +561,12 @@ class Guest:
         self.folder.mkdir(parents=True, exist_ok=True)
         for stale in (STATUS, READY, OUTPUT, SYSLOG, CONSOLE):
             (self.folder / stale).unlink(missing_ok=True)
+        mounts = self._prepare_boot()
+        if self.disk is not None:
+            make_disk(self.disk)
         init = self.folder / INIT
-        init.write_text(render_init(self.name, self.folder, self.env, self.modules, self.writable))
+        init.write_text(render_init(self.name, self.folder, self.env, self.modules, self.writable, self.init,
+                                    disk=self.disk is not None, mounts=mounts, make_dirs=self.make_dirs))
         init.chmod(0o755)
         (self.folder / LIBRARY).write_text(LIBRARY_TEXT)
         (self.folder / COMMAND).write_text(f'. "$LAB_FOLDER/{LIBRARY}"\n{self.command}')
@@ -484,11 +588,15 @@ class Guest:
                 "rootflags=/",
                 "ro",
                 f"init={init}",
+                *([f"ubd0={self.disk}"] if self.disk is not None else []),
                 # Console on our stdout only: the guest must never read or reconfigure a terminal.
                 "con=null",
                 "con0=null,fd:1",
                 "ssl=null",
                 *(f"ssl{i + 1}=fd:{fd}" for i, fd in enumerate(fds)),
+                # A port without hardware behind it: the device exists but open() fails,
+                # as a PC's /dev/ttyS3 with no UART there gives EIO.
+                *(f"ssl{n}=tty:/dev/dialup-lab-no-uart-{n}" for n in self.absent_serial),
                 *self.kernel_args,  # such as a network card: eth0=mcast,...
             ]
             with open(self.folder / CONSOLE, "wb") as console:
@@ -512,6 +620,36 @@ class Guest:
             for fd in fds:
                 os.close(fd)
         return self
+
+    def _prepare_boot(self) -> list[tuple[str, list[str]]]:
+        """Write ``boot/`` (what the real init reads) and return the package overlays it needs."""
+        target = self.folder / boot.BOOT_DIR
+        shutil.rmtree(target, ignore_errors=True)
+        if self.init == "none":
+            return []
+        target.mkdir(parents=True)
+        roots: list[Path] = []
+        if self.init == "systemd":
+            if not Path(boot.SYSTEMD).is_file():
+                raise UserError(f"a systemd guest runs this machine's systemd: {boot.SYSTEMD} is missing "
+                                "(apt-get install systemd)")
+            if not debs.host_has_udev():
+                roots.append(debs.unpacked(debs.UDEV))
+            boot.write_systemd_tree(target / "systemd", roots)
+            (target / boot.SYSLOG_SCRIPT).write_text(boot.syslog_script(self.folder))
+        else:
+            roots.append(debs.unpacked(debs.SYSVINIT))
+            (target / "inittab").write_text(boot.INITTAB)
+            (target / boot.HALT_SCRIPT).write_text(boot.halt_script(DISK_MOUNT if self.disk else None))
+        (target / boot.RUN_SCRIPT).write_text(boot.run_script(self.init, self.name, self.folder, self.env, COMMAND,
+                                                              READY, OUTPUT, STATUS))
+        mounts = boot.package_mounts(roots)
+        for where, lowers in mounts:
+            for d in [where, *lowers]:
+                if _UNSAFE_PATH_RE.search(d) or ":" in d:
+                    raise UserError(f"lab guest {self.name}: cannot mount {d} in the guest (spaces, commas, "
+                                    "colons or quotes in the path); set DIALUP_ADMIN_CACHE to a plain path")
+        return mounts
 
     @property
     def running(self) -> bool:
@@ -748,6 +886,23 @@ class Guest:
         if self._uml_dir is not None:
             shutil.rmtree(self._uml_dir, ignore_errors=True)
             self._uml_dir = None
+
+
+def make_disk(path: Path, size: int = DISK_SIZE) -> None:
+    """Create ``path`` as an empty ext4 image (sparse) unless it exists: a guest's own disk."""
+    if path.exists():
+        return
+    mkfs = require("mkfs.ext4")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.truncate(size)
+    proc = subprocess.run([mkfs, "-q", "-F", "-L", "dialup-lab", str(tmp)], capture_output=True, timeout=120,
+                          check=False)
+    if proc.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"mkfs.ext4 {tmp} failed: {proc.stderr.decode(errors='replace').strip()}")
+    tmp.replace(path)
 
 
 def wait_all(guests: Sequence[Guest], timeout: float = 60) -> list[GuestResult]:

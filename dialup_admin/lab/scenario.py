@@ -7,9 +7,11 @@ Linux guests (:mod:`dialup_admin.lab.guest`) on its modems: one **server** guest
 Each guest runs an :class:`~dialup_admin.lab.agent.Agent`: the host sends it steps.
 
 Every step is ``dialup-admin`` itself (the host's install, seen through hostfs), on the
-guest's private /etc: in the server guest ``setup-server --init none`` and ``adduser``,
-then mgetty for each line in a respawn loop the way inittab would keep it (the command
-line is the one setup-server prints for ``--init none``); in a client guest
+guest's private /etc. The server guest's PID 1 is ``init``: with ``systemd`` or
+``sysvinit`` (``lab``'s default is systemd) ``setup-server`` picks that init by itself
+and starts mgetty through it, then ``adduser``; with ``none`` (this class's default, the
+older scenarios') ``setup-server --init none`` and mgetty for each line in the lab's
+own respawn loop (the command line is the one setup-server prints). In a client guest
 ``setup-client``, ``dial``, ``status``, ``stats``, ``hangup``. Nothing pppd or mgetty
 reads is hand-written. Between steps the lab pings and moves random data across the
 link (:mod:`dialup_admin.lab.transfer`).
@@ -27,7 +29,8 @@ on exit) and the lab folder (removed when it was a temporary one and all passed)
 
 UML cannot pass a guest's DTR on to the host: where a real port would drop DTR
 (mgetty starting again, pppd closing the caller's port), the lab does it on the
-host pty (:func:`drop_dtr`), and drains what a closed port would have dropped.
+host pty (:func:`drop_dtr`), and drains what a closed port would have dropped. With a
+real init the server guest's port watcher (:mod:`dialup_admin.lab.uart`) says when.
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ from pathlib import Path
 from types import TracebackType
 
 from dialup_admin.errors import BadInput, UserError
+from dialup_admin.lab import uart
 from dialup_admin.lab.agent import AGENT_SCRIPT, HEARTBEAT, Agent, StepResult
+from dialup_admin.lab.boot import INITS
 from dialup_admin.lab.guest import Guest, GuestError, module_dir, tool_command, uml_binary
 from dialup_admin.lab.pppmon import PppMonitor
 from dialup_admin.lab.transfer import MIB
@@ -69,7 +74,8 @@ _SHOWN_SERVER_LOG = re.compile(
     r"(mgetty\[\d+\]: data dev=|dialup-admin-answer\[\d+\]: |pppd\[\d+\]: (Connect:|PAP peer authentication|user \S+ logged in|"
     r"(local|remote) +IP address|LCP terminated|No response to|Serial link appears|Connection terminated|"
     r"Exit\.))")
-_SYSLOG_PREFIX = re.compile(r"^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ \S+ ")
+# busybox syslogd: "Dec  4 19:03:43 server daemon.info pppd[9]: "; the journal: "Dec 04 19:03:43 server pppd[9]: ".
+_SYSLOG_PREFIX = re.compile(r"^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ (?:[a-z0-9]+\.[a-z]+ )?")
 _EXIT_RE = re.compile(r"^(?:mgetty|answer) exit ", re.MULTILINE)  # a respawn loop's program ended
 _IP_RE = re.compile(r"(local|remote) +IP address ([0-9.]+)")
 _RATE_RE = re.compile(r"^(up|down) (\d+) bytes in ([0-9.]+) s: ([0-9.]+) kB/s, sha256 (\S+)")
@@ -121,6 +127,7 @@ class Report:
     """What a lab run did: the calls, whether all passed, where the logs are, how long it took."""
 
     folder: Path
+    init: str = "none"
     calls: list[Call] = field(default_factory=list)
     setup_seconds: float | None = None
     boot_seconds: dict[str, float] = field(default_factory=dict)
@@ -136,6 +143,7 @@ class Report:
         return {
             "passed": self.passed,
             "folder": str(self.folder),
+            "init": self.init,
             "seconds": round(self.seconds, 2),
             "setup_seconds": None if self.setup_seconds is None else round(self.setup_seconds, 2),
             "boot_seconds": {k: round(v, 2) for k, v in self.boot_seconds.items()},
@@ -143,6 +151,22 @@ class Report:
             "calls": [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in vars(c).items()
                        if k != "dial_output"} for c in self.calls],
         }
+
+
+# Which process keeps mgetty running: a shell loop per line checking PID 1's part.
+_SERVICE_CHECK = {
+    "systemd": """pid=$(systemctl show -p MainPID --value mgetty@{tty}.service)
+state=$(systemctl show -p ActiveState --value mgetty@{tty}.service)/$(systemctl show -p SubState --value mgetty@{tty}.service)
+tr '\\0' ' ' < /proc/$pid/cmdline | grep -q ' {tty} ' || {{ echo "mgetty@{tty}.service's main PID $pid is not mgetty on {tty}"; exit 1; }}
+echo "mgetty@{tty}.service: $state, main PID $pid ($(cat /proc/1/comm) is PID 1)"
+""",
+    "sysvinit": """pid=$(pgrep -f 'mgetty {tty} ') || {{ echo "no mgetty on {tty}"; exit 1; }}
+ppid=$(awk '/^PPid:/ {{ print $2 }}' /proc/$pid/status)
+[ "$ppid" = 1 ] || {{ echo "mgetty on {tty} (PID $pid) is a child of $ppid, not of init"; exit 1; }}
+echo "mgetty on {tty}: PID $pid, child of PID 1 ($(cat /proc/1/comm)): $(grep ':respawn:.* {tty} ' /etc/inittab)"
+""",
+    "none": "",
+}
 
 
 def mgetty_command(output: str, tty: str) -> str:
@@ -191,11 +215,17 @@ class Lab:
     """
 
     def __init__(self, folder: str | Path | None = None, *, lines: int = 1, clients: int = 1,
-                 bps: int | None = None, say: Say | None = None, keep: bool = False, direct: bool = False) -> None:
+                 bps: int | None = None, say: Say | None = None, keep: bool = False, init: str = "none",
+                 direct: bool = False) -> None:
         if not 1 <= lines <= len(SERVER_NUMBERS) or not 1 <= clients <= len(CLIENT_NUMBERS):
             raise BadInput(f"a lab has 1 to {len(SERVER_NUMBERS)} lines and 1 to {len(CLIENT_NUMBERS)} callers")
+        if init not in INITS:
+            raise BadInput(f"--init {init!r}: use one of {', '.join(INITS)}")
         if direct and (lines, clients) != (1, 1):
             raise BadInput("a direct lab has one line cabled to one caller")
+        self.init = init
+        self.boots = 0  # how many times the server guest has booted
+        self._log_offset = 0  # how much of the server's syslog has been shown
         self.direct = direct
         self.dial_number: str | None = None  # what callers dial (a direct line's answer may want one)
         self._own_folder = folder is None
@@ -298,9 +328,8 @@ class Lab:
         wired = [(SERVER_NUMBERS[0], CLIENT_NUMBERS[0])] if self.direct else []
         self.line = PhoneLine(numbers, bps=self.bps, ring_interval=1.0, log=self._event, trace=True,
                               direct=wired, monitor=self._monitor).start()
-        server = Guest("server", AGENT_SCRIPT, folder=self.folder / "server",
-                       serial=[self.line.pty(n) for n in SERVER_NUMBERS[:self.lines]])
-        self.server = Agent(server)
+        self.server = Agent(self._server_guest())
+        self.boots = 1
         for name in self.client_names:
             guest = Guest(name, AGENT_SCRIPT, folder=self.folder / name, serial=[self.line.pty(self.number_of[name])])
             self.clients[name] = Agent(guest)
@@ -309,11 +338,22 @@ class Lab:
         for agent in agents:
             agent.guest.start()
         for agent in agents:
-            agent.guest.wait_ready(timeout=90)
+            agent.guest.wait_ready(timeout=180 if agent is self.server and self.init != "none" else 90)
         self.boot_seconds = {a.guest.name: a.guest.boot_seconds() or 0.0 for a in agents}
         self.say("  booted in " + ", ".join(f"{k} {v:.1f} s" for k, v in self.boot_seconds.items()))
         self._watch = threading.Thread(target=self._watch_respawns, name="lab-dtr", daemon=True)
         self._watch.start()
+
+    def _server_guest(self) -> Guest:
+        """The server guest: ``init`` as its PID 1; with a real init, its own disk (it survives a reboot)."""
+        assert self.line is not None
+        folder = self.folder / "server"
+        return Guest("server", AGENT_SCRIPT, folder=folder, init=self.init,
+                     serial=[self.line.pty(n) for n in SERVER_NUMBERS[:self.lines]],
+                     absent_serial=[self.lines + 1] if self.lines < len(GUEST_TTYS) else [],
+                     disk=folder / "disk.img" if self.init != "none" else None,
+                     # The guest's /var/log is an empty tmpfs; the mgetty package ships this directory.
+                     make_dirs=sorted({str(Path(p).parent) for p in self.mgetty_log.values()}))
 
     def _watch_respawns(self) -> None:
         """Each time mgetty (or the pppd it became) exits on a server line, drop that line's DTR
@@ -321,14 +361,16 @@ class Lab:
         assert self.server is not None and self.line is not None
         seen = dict.fromkeys(self.ttys, 0)
         syslog = self.server.guest.folder / "syslog.log"
-        offset = 0
         beat = 0.0
         while not self._stop_watch.wait(0.05):
-            offset = self._show_server_log(syslog, offset)
+            self._log_offset = self._show_server_log(syslog, self._log_offset)
             if time.monotonic() - beat > 1:
                 beat = time.monotonic()
                 for agent in [self.server, *self.clients.values()]:
                     (agent.guest.folder / HEARTBEAT).touch()
+            if self.init != "none":
+                self._serve_dtr_requests()
+                continue
             for i, tty in enumerate(self.ttys):
                 log = self.server.guest.folder / f"respawn-{tty}.log"
                 try:
@@ -343,9 +385,24 @@ class Lab:
                         self.say(f"  lab: could not drop DTR on {tty}: {exc}")
                     self.server.guest.put(f"dtr-{tty}-{seen[tty]}", "")
 
+    def _serve_dtr_requests(self) -> None:
+        """Drop DTR where the server guest's port watcher saw a port's last close (:mod:`~dialup_admin.lab.uart`)."""
+        assert self.server is not None and self.line is not None
+        folder = self.server.guest.folder
+        for request in sorted(folder.glob(f"{uart.REQUEST}-*"), key=lambda p: p.stat().st_mtime):
+            tty = request.name[len(uart.REQUEST) + 1:].rsplit("-", 1)[0]
+            if tty in self.ttys:
+                try:
+                    drop_dtr(self.line.pty(SERVER_NUMBERS[self.ttys.index(tty)]))
+                except OSError as exc:
+                    self.say(f"  lab: could not drop DTR on {tty}: {exc}")
+            request.unlink(missing_ok=True)
+
     def _show_server_log(self, syslog: Path, offset: int) -> int:
         """Show the server's new syslog lines that tell the call's story; return the new offset."""
         try:
+            if syslog.stat().st_size < offset:  # a new boot's log
+                offset = 0
             with open(syslog, "rb") as fh:
                 fh.seek(offset)
                 data = fh.read()
@@ -365,18 +422,16 @@ class Lab:
             self._watch.join(timeout=10)
         if self.server is not None and self.server.guest.running:
             try:
-                copies = "".join(f"cp {shlex.quote(log)} \"$LAB_FOLDER/mgetty-{tty}.log\" 2>/dev/null\n"
-                                 f"cp /var/log/dialup-admin/answer-{tty}.log \"$LAB_FOLDER/\" 2>/dev/null\n"
-                                 for tty, log in self.mgetty_log.items())
-                self.server.run("collect-logs", copies + "true", timeout=20)
+                self.collect_mgetty_logs()
             except UserError:
                 pass
         for agent in agents:
-            if agent.guest.running:
-                agent.stop()
+            if agent.guest.running and not (agent is self.server and self.init != "none"):
+                agent.stop()  # a guest with a real init is simply switched off: its logs are all here
         deadline = time.monotonic() + 20
         for agent in agents:
-            while agent.guest.running and time.monotonic() < deadline:
+            while agent.guest.running and time.monotonic() < deadline and not (
+                    agent is self.server and self.init != "none"):
                 time.sleep(0.05)
             agent.guest.keep = True  # the lab folder decides
             agent.guest.close()
@@ -391,6 +446,52 @@ class Lab:
             self._events_file.close()
         if self._own_folder and not self.keep and not failed:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+    def collect_mgetty_logs(self, into: str = "") -> None:
+        """Copy the server guest's mgetty logs (on its tmpfs /var/log) into its folder (``into``: a subfolder)."""
+        assert self.server is not None
+        where = f"$LAB_FOLDER/{into}" if into else "$LAB_FOLDER"
+        copies = "".join(f"cp {shlex.quote(log)} \"{where}/mgetty-{tty}.log\" 2>/dev/null\n"
+                         f"cp /var/log/dialup-admin/answer-{tty}.log \"{where}/\" 2>/dev/null\n"
+                         for tty, log in self.mgetty_log.items())
+        self.server.run("collect-logs", f"mkdir -p \"{where}\"\n{copies}true", timeout=30)
+
+    def reboot_server(self) -> float:
+        """Power the server guest off through its init and boot it again on the same disk.
+
+        The previous boot's logs and steps move to ``server/boot-N/``. Returns the host
+        seconds from the power-off request to the new boot's command starting.
+        """
+        assert self.server is not None and self.init != "none"
+        old = self.server
+        archive = f"boot-{self.boots}"
+        self.collect_mgetty_logs(archive)
+        how = "systemctl poweroff" if self.init == "systemd" else "shutdown -h -P now"
+        self.say(f"server$ {how}  (then the guest boots again on the same disk)")
+        t0 = time.monotonic()
+        old.stop()  # the agent ends; the guest's run script powers it off through its init
+        try:
+            old.guest.wait(timeout=180)
+        finally:
+            old.guest.close()
+        self.say(f"  server: powered off after {time.monotonic() - t0:.1f} s")
+        folder = old.guest.folder
+        (folder / archive).mkdir(exist_ok=True)
+        for path in list(folder.iterdir()):
+            if re.match(r"^(cmd|out|rc|stop)-\d+$|^(console|syslog|output|uart|transfer)\.log$|^(status|ready|"
+                        r"uart-ready|uart\.out|steps)$", path.name):
+                path.replace(folder / archive / path.name)
+        with self._lock:
+            self._log_offset = 0
+        self.server = Agent(self._server_guest())
+        self.server.guest.start()
+        self.server.guest.wait_ready(timeout=180)
+        self.boots += 1
+        seconds = time.monotonic() - t0
+        boot = self.server.guest.boot_seconds() or 0.0
+        self.boot_seconds[f"server (boot {self.boots})"] = boot
+        self.say(f"  server: booted again in {boot:.1f} s ({seconds:.1f} s since the power-off request)")
+        return seconds
 
     # -- helpers -------------------------------------------------------------------
 
@@ -422,8 +523,17 @@ class Lab:
 
     # -- the server ----------------------------------------------------------------
 
-    def setup_server(self, users: Sequence[User]) -> None:
-        """setup-server for every line (``--init none``), adduser for each user, mgetty respawning."""
+    def setup_server(self, users: Sequence[User], ttys: Sequence[str] | None = None) -> None:
+        """setup-server for every line, adduser for each user, mgetty answering.
+
+        With a real init (``systemd``, ``sysvinit``) setup-server chooses it by itself
+        (``--init auto``) and starts mgetty through it; the lab then shows what the
+        guide's step 9 checks (``pgrep``: mgetty runs as PID 1's service). With ``none``
+        mgetty runs in the lab's own respawn loop, as setup-server says to.
+        """
+        if self.init != "none":
+            self._setup_server_init(users, list(ttys or self.ttys))
+            return
         assert self.server is not None
         t = time.monotonic()
         self.say("== The server: setup-server, adduser, mgetty on each line")
@@ -449,6 +559,46 @@ class Lab:
         for tty in self.ttys:
             self.wait_mgetty(tty, 1)
         self.setup_seconds = time.monotonic() - t
+
+    def _setup_server_init(self, users: Sequence[User], lines: list[str]) -> None:
+        assert self.server is not None
+        t = time.monotonic()
+        self.say(f"== The server ({self.init} is PID 1): setup-server starts mgetty through it; adduser")
+        self.start_uart()
+        ttys = " ".join(f"--tty {tty}" for tty in lines)
+        self.tool(self.server, "setup-server", f"setup-server {ttys}", timeout=180)
+        for user in users:
+            ip = f" --ip {user.ip}" if user.ip else ""
+            self.tool(self.server, f"adduser-{user.name}", f"adduser {shlex.quote(user.name)}{ip} --password-stdin",
+                      stdin=user.password, timeout=120)
+        self.start_transfer_server()
+        for tty in lines:
+            self.wait_mgetty(tty, 1)
+        self.show_mgetty(lines)
+        self.setup_seconds = time.monotonic() - t
+
+    def start_transfer_server(self) -> None:
+        assert self.server is not None
+        self.step(self.server, "transfer-server",
+                  f"{self.python} -m dialup_admin.lab.transfer serve > \"$LAB_FOLDER/transfer.log\" 2>&1 &",
+                  title="random-data server on port 5001 (for the transfers)", timeout=30)
+
+    def start_uart(self) -> None:
+        """Start the server guest's port watcher (a port's last close drops DTR: :mod:`~dialup_admin.lab.uart`)."""
+        assert self.server is not None
+        ttys = " ".join(self.ttys)
+        self.step(self.server, "uart",
+                  f"rm -f \"$LAB_FOLDER/{uart.READY}\"\n"
+                  f"{self.python} -m dialup_admin.lab.uart \"$LAB_FOLDER\" {ttys} > \"$LAB_FOLDER/uart.out\" 2>&1 &\n"
+                  f"lab_wait_file {uart.READY} 60 || {{ cat \"$LAB_FOLDER/uart.out\"; exit 1; }}",
+                  title=f"the lab's DTR line: a port's last close drops DTR (watching {ttys})", timeout=90)
+
+    def show_mgetty(self, ttys: Sequence[str] | None = None) -> StepResult:
+        """What the guide checks: ``pgrep`` shows ``mgetty ttyS1 -D /dev/ttyS1``, run by PID 1's service."""
+        assert self.server is not None
+        checks = "".join(_SERVICE_CHECK[self.init].format(tty=tty) for tty in ttys or self.ttys)
+        return self.step(self.server, "pgrep-mgetty", f"pgrep -a mgetty || {{ echo 'no mgetty'; exit 1; }}\n{checks}",
+                         title="pgrep -a mgetty", timeout=60)
 
     def mgetty_waits(self, tty: str) -> int:
         """How many times mgetty on ``tty`` has said ``waiting...`` (once per start, ready for a call)."""
@@ -639,7 +789,7 @@ def summary(report: Report) -> Iterator[str]:
         yield "  " + ", ".join(parts)
     boot = ", ".join(f"{k} {v:.1f} s" for k, v in report.boot_seconds.items())
     setup = f", server setup {report.setup_seconds:.1f} s" if report.setup_seconds is not None else ""
-    yield f"  boot {boot}{setup}, total {report.seconds:.1f} s"
+    yield f"  boot {boot}{setup}, total {report.seconds:.1f} s; the server's PID 1: {report.init}"
     if report.passed:
         up = [c for c in report.calls if not c.expect_refusal]
         data = ", data both ways" if all(c.up_kbs and c.down_kbs for c in up) else ""
@@ -651,15 +801,16 @@ def summary(report: Report) -> Iterator[str]:
 
 
 def run(calls: int = 1, *, bps: int | None = None, keep: bool = False, say: Say | None = None,
-        transfer: int = MIB, folder: str | Path | None = None) -> Report:
+        transfer: int = MIB, folder: str | Path | None = None, init: str = "systemd") -> Report:
     """``dialup-admin lab``: set the server up, make ``calls`` calls in a row, report.
 
+    ``init`` is the server guest's PID 1, which keeps mgetty running (see :data:`INITS`).
     Never raises for a lab failure: the report says what failed and where the logs are.
     """
     start = time.monotonic()
     user = User("dreamcast", "Lab-Password-1")
-    lab = Lab(folder, bps=bps, say=say, keep=keep)
-    report = Report(lab.folder)
+    lab = Lab(folder, bps=bps, say=say, keep=keep, init=init)
+    report = Report(lab.folder, init=init)
     try:
         with lab:
             report.boot_seconds = dict(lab.boot_seconds)

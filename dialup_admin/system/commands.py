@@ -30,6 +30,8 @@ PACKAGE_OF = {
     "gcc": "build-essential",
     "apt-get": "apt",
     "ip": "iproute2",
+    "mkfs.ext4": "e2fsprogs",
+    "dpkg-deb": "dpkg",
     "freeradius": "freeradius",
     "radclient": "freeradius-utils",
     "radtest": "freeradius-utils",
