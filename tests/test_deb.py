@@ -104,7 +104,7 @@ def _scenario(ch: Chroot, deb: Path) -> None:
     page = ch.run("MANPAGER=cat MANWIDTH=100 man dialup-admin-setup-server").stdout
     page = re.sub(".\x08", "", page)
     assert "FILES" in page and "/etc/mgetty/login.config" in page and "UNDO" in page and "dialup-admin rollback" in page
-    assert "--tty TTY[=LOCAL:REMOTE]" in page
+    assert "--tty TTY[:direct][=LOCAL:REMOTE]" in page
     assert "dialup-admin-setup-server(8)" in re.sub(".\x08", "", ch.run("MANPAGER=cat man dialup-admin").stdout)
 
     # Tab, through bash-completion's own loader (it finds the script by the command's name).
