@@ -46,12 +46,18 @@ def abort_code(word: str) -> int:
 
 def test_dials_and_gets_connect(tmp_path: Path) -> None:
     with phone_line() as line:
-        code, f = run_chat(line.caller_port, script(tmp_path))
-        assert code == 0, f.lines
-        assert f.connected
-        line.line.wait_for(f"{CALLER} CONNECT")
-        assert f"{CALLER} DIAL {SERVER}" in line.line.events
-        assert line.line.state(CALLER) == "online"
+        # Held open as pppd holds it after chat: the port's last close would hang the call up
+        # (as a real line drops with DTR), racing the state check below.
+        held = os.open(line.caller_port, os.O_RDWR | os.O_NOCTTY)
+        try:
+            code, f = run_chat(line.caller_port, script(tmp_path))
+            assert code == 0, f.lines
+            assert f.connected
+            line.line.wait_for(f"{CALLER} CONNECT")
+            assert f"{CALLER} DIAL {SERVER}" in line.line.events
+            assert line.line.state(CALLER) == "online"
+        finally:
+            os.close(held)
 
 
 def test_busy_when_the_other_side_is_busy(tmp_path: Path) -> None:
