@@ -25,12 +25,13 @@ MAKE_CHROOT = r"""
 set -e
 R="$1"; shift
 mount --make-rprivate /
+# The tmpfs first: a checkout under /tmp (as CI may clone) is then bound on top, not hidden.
+for d in /tmp /run /var; do mkdir -p "$R$d"; mount -t tmpfs tmpfs "$R$d"; done
+mkdir -p "$R/var/lock" "$R/var/tmp" "$R/var/log" "$R/var/lib"
 for d in /usr /etc /dev /proc /sys "$REPO_DIR" "$PREFIX_DIR"; do
   mkdir -p "$R$d"
   mountpoint -q "$R$d" || mount --rbind "$d" "$R$d"
 done
-for d in /tmp /run /var; do mkdir -p "$R$d"; mount -t tmpfs tmpfs "$R$d"; done
-mkdir -p "$R/var/lock" "$R/var/tmp" "$R/var/log" "$R/var/lib"
 cd "$REPO_DIR"
 exec chroot "$R" sh -c 'cd "$0" && exec "$@"' "$REPO_DIR" "$@"
 """
