@@ -64,7 +64,7 @@ def get_password(app: AppContext, name: str, from_stdin: bool, generate: bool, a
     return password, False
 
 
-def _run(app: AppContext, plan: Plan) -> bool:
+def run_plan(app: AppContext, plan: Plan) -> bool:
     """Show the plan; apply it unless --dry-run. Returns whether it was applied."""
     display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
     if app.dry_run or not plan:
@@ -119,7 +119,7 @@ def adduser(app: AppContext, name: str, ip: str | None, uid: int | None, force: 
     req = core.prepare_adduser(app.paths, name, ip, uid, force)
     password, generated = get_password(app, name, password_stdin, generate_password, allow_weak)
     plan = core.plan_adduser(req, password)
-    if not _run(app, plan):
+    if not run_plan(app, plan):
         if app.dry_run and generated:
             app.say("(a password would be generated and shown once)")
         return
@@ -162,7 +162,7 @@ def passwd(app: AppContext, name: str, radius: bool, password_stdin: bool, gener
     acc = core.prepare_passwd(app.paths, name)
     password, generated = get_password(app, name, password_stdin, generate_password, allow_weak)
     plan = core.plan_passwd(acc, name, password)
-    if not _run(app, plan):
+    if not run_plan(app, plan):
         return
     if app.json:
         app.emit_json({"user": name, **({"password": password} if generated else {})})
@@ -192,7 +192,7 @@ def deluser(app: AppContext, name: str, radius: bool) -> None:
         return
     app.require_root("deluser")
     plan = core.plan_deluser(app.paths, name)
-    if _run(app, plan):
+    if run_plan(app, plan):
         app.say(f"Dial-in user {name} removed; undo with: dialup-admin rollback")
 
 

@@ -12,20 +12,10 @@ import click
 
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import radius_server as core
-from dialup_admin.core.plan import Plan, apply, display
+from dialup_admin.commands.accounts import run_plan
 from dialup_admin.radius import model as rmodel
 from dialup_admin.radius.crypt import sha512_crypt
 from dialup_admin.system import freeradius as fr
-
-
-def _run(app: AppContext, plan: Plan) -> bool:
-    display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
-    if app.dry_run or not plan:
-        return False
-    apply(plan, echo=lambda s: app.say(f"  {s}"))
-    for n in plan.notes:
-        app.say(f"  note: {n}")
-    return True
 
 
 @click.command("radius-server")
@@ -72,7 +62,7 @@ def radius_server(app: AppContext, clients: tuple[str, ...], secret_file: str | 
     )
     app.require_root("radius-server")
     plan = core.plan_radius_server(app.paths, setup)
-    if not _run(app, plan):
+    if not run_plan(app, plan):
         return
     names = ", ".join(f"{c.name} ({c.address})" for c in setup.clients)
     app.say(f"FreeRADIUS serves the pool on port {setup.port}/{setup.port + 1} for {names}; "
@@ -90,7 +80,7 @@ def adduser(app: AppContext, name: str, ip: str | None, max_sessions: int | None
     state, users, existing, addr = core.prepare_add(app.paths, name, ip, max_sessions, force)
     password, generated = get_password(app, name, password_stdin, generate_password, allow_weak)
     plan = core.plan_add(app.paths, state, users, existing, name, sha512_crypt(password), addr, max_sessions)
-    if not _run(app, plan):
+    if not run_plan(app, plan):
         return
     if app.json:
         data: dict[str, Any] = {"user": name, "ip": str(addr) if addr else None, "max_sessions": max_sessions}
@@ -112,7 +102,7 @@ def passwd(app: AppContext, name: str, password_stdin: bool, generate_password: 
     state, users, user = core.find_user(app.paths, name)
     password, generated = get_password(app, name, password_stdin, generate_password, allow_weak)
     plan = core.plan_passwd(app.paths, state, users, user, sha512_crypt(password))
-    if not _run(app, plan):
+    if not run_plan(app, plan):
         return
     if app.json:
         app.emit_json({"user": name, **({"password": password} if generated else {})})
@@ -123,7 +113,7 @@ def passwd(app: AppContext, name: str, password_stdin: bool, generate_password: 
 
 def deluser(app: AppContext, name: str) -> None:
     app.require_root("deluser --radius")
-    if _run(app, core.plan_deluser(app.paths, name)):
+    if run_plan(app, core.plan_deluser(app.paths, name)):
         app.say(f"RADIUS user {name} removed; undo with: dialup-admin rollback")
 
 
