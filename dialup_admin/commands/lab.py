@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Iterable
+from typing import Any
 from types import FrameType
 
 import click
@@ -105,19 +107,7 @@ def lab(app: AppContext, calls: int, bps: int | None, transfer: int | None, fold
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
-    app.say("")
-    for line in scenario.summary(report):
-        app.say(line)
-    if not report.passed and report.log_lines:
-        app.say("The log lines that show why:", err=True)
-        for line in report.log_lines:
-            app.say(f"  {line}", err=True)
-    if report.passed and (keep or folder):
-        app.say(f"Logs: {report.folder}")
-    if app.json:
-        app.emit_json(report.as_json())
-    if not report.passed:
-        raise UserError(f"lab failed: {report.error or 'a call failed'}; every log is in {report.folder}")
+    _finish(app, report, scenario.summary(report), "lab", show_folder=bool(keep or folder))
 
 
 def _radius_lab(app: AppContext, folder: str | None, keep: bool, other_options: bool) -> None:
@@ -138,19 +128,24 @@ def _radius_lab(app: AppContext, folder: str | None, keep: bool, other_options: 
     finally:
         for sig, handler in old.items():
             signal.signal(sig, handler)
+    _finish(app, report, radius_scenario.summary(report), "lab --radius", show_folder=bool(keep or folder))
+
+
+def _finish(app: AppContext, report: Any, summary: Iterable[str], what: str, show_folder: bool) -> None:
+    """Print a lab run's summary, why it failed, where its logs are; raise when it failed."""
     app.say("")
-    for line in radius_scenario.summary(report):
+    for line in summary:
         app.say(line)
     if not report.passed and report.log_lines:
         app.say("The log lines that show why:", err=True)
         for line in report.log_lines:
             app.say(f"  {line}", err=True)
-    if report.passed and (keep or folder):
+    if report.passed and show_folder:
         app.say(f"Logs: {report.folder}")
     if app.json:
         app.emit_json(report.as_json())
     if not report.passed:
-        raise UserError(f"lab --radius failed: {report.error or 'a call failed'}; every log is in {report.folder}")
+        raise UserError(f"{what} failed: {report.error or 'a call failed'}; every log is in {report.folder}")
 
 
 COMMANDS: list[click.Command] = [lab]
