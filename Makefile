@@ -69,7 +69,7 @@ typecheck: deps
 	$(VENV)/bin/mypy
 
 bench: deps
-	@for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done
+	@for b in bench/[!_]*.py; do m=bench.$$(basename $$b .py); echo "== $$m"; $(VENV)/bin/python -m $$m || exit 1; done
 
 # dist/dialup-admin_VERSION_all.deb, built by dpkg-buildpackage (debhelper, pybuild) from a copy
 # of this tree under build/deb (dpkg-buildpackage writes next to the source), then lintian.

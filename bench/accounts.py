@@ -1,6 +1,6 @@
 """Benchmarks for accounts: the secrets parser on a big file, adduser/passwd/deluser wall time.
 
-Prints figures; asserts nothing. Run as root: .venv/bin/python bench/accounts.py [users]
+Prints figures; asserts nothing. Run as root: .venv/bin/python -m bench.accounts [users]
 """
 
 from __future__ import annotations
@@ -12,13 +12,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from accounts_helpers import make_db  # noqa: E402
-
-from dialup_admin.formats import secrets as fmt  # noqa: E402
-
-TOOL = [sys.executable, "-m", "dialup_admin"]
+from dialup_admin.formats import secrets as fmt
+from tests.support.accounts import make_db
+from tests.support.tool import TOOL
 
 
 def parse_figures(n: int = 10000) -> None:

@@ -2,7 +2,7 @@
 real pppd in user-mode Linux guests through the modem simulator (ring interval 0.5 s,
 CONNECT after 0.3 s of "training", no line-speed throttling).
 
-Run as root from the repository top: ``.venv/bin/python bench/client_dial_lab.py [runs]``.
+Run as root from the repository top: ``.venv/bin/python -m bench.client_dial_lab [runs]``.
 Prints one line per run and the median; the figures are the guest's uptime clock.
 """
 
@@ -14,10 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import client_helpers  # noqa: E402
+from tests.support.client import lab_dial
 
 TIMED_CLIENT = """
 printf '%s\\n' "$PASSWORD" | {tool} setup-client --device /dev/ttyS1 --number 11 --password-stdin >/dev/null
@@ -31,11 +28,10 @@ echo "timing dial $t0 $t1 hangup $t2"
 
 def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-    client_helpers.LAB_CLIENT = TIMED_CLIENT
     dials, hangups = [], []
     for i in range(runs):
         with tempfile.TemporaryDirectory() as d:
-            run = client_helpers.lab_dial(Path(d))
+            run = lab_dial(Path(d), client_script=TIMED_CLIENT)
         m = re.search(r"timing dial (\S+) (\S+) hangup (\S+)", run.client_output)
         if m is None:
             print(f"run {i + 1}: failed\n{run.client_output}")

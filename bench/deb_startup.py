@@ -4,7 +4,7 @@ Builds the package (make deb), installs it with apt in a fresh Debian 12 chroot 
 suite's cached minbase tarball, tests/deb_helpers.py), and times there, each as a new
 process: `python3 -c 'import click'` (the floor any click tool pays), `dialup-admin --help`,
 `--version`, and one Tab (the completion call bash makes on every key press).
-Prints medians; asserts nothing. Needs root (chroot). Run: .venv/bin/python bench/deb_startup.py
+Prints medians; asserts nothing. Needs root (chroot). Run: .venv/bin/python -m bench.deb_startup
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-
-from deb_helpers import base_tarball, unpack, why_no_chroot  # noqa: E402
+from tests.support.deb import base_tarball, unpack, why_no_chroot
+from tests.support.tool import REPO
 
 REPEAT = 21
 TIMER = r"""

@@ -14,7 +14,7 @@ script running ``pppd ... updetach`` waits). The simulator's events also tell wh
 first after CONNECT, and when.
 
 Prints figures; asserts nothing. Run as root from the repository top:
-``.venv/bin/python bench/direct_connect.py [calls]`` (default 5 calls each).
+``.venv/bin/python -m bench.direct_connect [calls]`` (default 5 calls each).
 """
 
 from __future__ import annotations
@@ -22,12 +22,9 @@ from __future__ import annotations
 import re
 import statistics
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from dialup_admin.lab import direct  # noqa: E402
-from dialup_admin.lab.scenario import CLIENT_NUMBERS, SERVER_NUMBERS, Call, Lab, User  # noqa: E402
+from dialup_admin.lab import direct
+from dialup_admin.lab.scenario import CLIENT_NUMBERS, SERVER_NUMBERS, Call, Lab, User
 
 USER = User("dreamcast", "Bench-Password-1")
 _FIRST = re.compile(r"^(\d+) first data ([0-9.]+) s after CONNECT")

@@ -14,7 +14,7 @@ after CONNECT, while mgetty is still reading the line to recognise PPP (AutoPPP)
 frame is consumed by mgetty, and the pppd it starts never sees it. The caller resends
 only when its restart timer fires.
 
-Run as root from the repository top: ``.venv/bin/python bench/e2e.py [CALLS] [BYTES]``.
+Run as root from the repository top: ``.venv/bin/python -m bench.e2e [CALLS] [BYTES]``.
 Prints one line per call, then the medians per variant.
 """
 
@@ -23,12 +23,9 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from dialup_admin.lab.scenario import Call, Lab, User  # noqa: E402
-from dialup_admin.lab.transfer import MIB  # noqa: E402
+from dialup_admin.lab.scenario import Call, Lab, User
+from dialup_admin.lab.transfer import MIB
 
 PEERS = "/etc/ppp/peers/dialup"
 VARIANTS = {

@@ -1,7 +1,7 @@
 """What the issue-11 checks cost: checked unpacking, links resolved inside --root, journals
 checked whole. Prints medians side by side with what people use instead; asserts nothing.
 
-Run: .venv/bin/python bench/hostile_checks.py
+Run: .venv/bin/python -m bench.hostile_checks
 """
 
 from __future__ import annotations
@@ -11,19 +11,16 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from dialup_admin.mgetty import source  # noqa: E402
-from dialup_admin.paths import Paths  # noqa: E402
-from dialup_admin.system import journals  # noqa: E402
-from dialup_admin.system.files import FileState  # noqa: E402
+from dialup_admin.mgetty import source
+from dialup_admin.paths import Paths
+from dialup_admin.system import journals
+from dialup_admin.system.files import FileState
+from tests.support.tool import REPO
 
 
 def median(fn: Callable[[], object], repeat: int = 7) -> float:

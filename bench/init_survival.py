@@ -13,7 +13,7 @@ For each init (systemd, sysvinit as PID 1; and the lab's own shell respawn loop,
 
 Times come from the guest's uptime clock where they can (polled every 0.05 s) and the
 host's monotonic clock across the reboot. Prints medians; asserts nothing.
-Run as root: ``.venv/bin/python bench/init_survival.py [rounds]`` (default 3).
+Run as root: ``.venv/bin/python -m bench.init_survival [rounds]`` (default 3).
 """
 
 from __future__ import annotations
@@ -23,10 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from dialup_admin.lab import survival  # noqa: E402
-from dialup_admin.lab.scenario import Lab, User  # noqa: E402
+from dialup_admin.lab import survival
+from dialup_admin.lab.scenario import Lab, User
 
 USER = User("dreamcast", "Bench-Pass-1")
 

@@ -1,7 +1,7 @@
 """Benchmarks for the lab's user-mode Linux guests: boot time, the tool's start-up
 inside a guest, and PPP link-up between two guests over a plain pty pair.
 
-Prints figures; asserts nothing. Run: .venv/bin/python bench/lab_guest.py [rounds]
+Prints figures; asserts nothing. Run: .venv/bin/python -m bench.lab_guest [rounds]
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from lab_helpers import run_ppp_pair  # noqa: E402
-
-from dialup_admin.lab import Guest  # noqa: E402
+from dialup_admin.lab import Guest
+from tests.support.lab import run_ppp_pair
 
 TOOL = Path(sys.executable).parent / "dialup-admin"
 

@@ -1,6 +1,6 @@
 """Benchmark: a simulated call to real mgetty, from ATD to the AutoPPP program starting.
 
-Prints figures; asserts nothing. Run (as root: mount namespaces): .venv/bin/python bench/mgetty_autoppp.py
+Prints figures; asserts nothing. Run (as root: mount namespaces): .venv/bin/python -m bench.mgetty_autoppp
 Both binaries (Debian's /sbin/mgetty and one built by build-mgetty), each set up with
 setup-server only, run isolated as in tests/test_mgetty_autoppp.py.
 """
@@ -16,10 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-
-from mgetty_helpers import (  # noqa: E402
+from dialup_admin.modem.simulator import PhoneLine
+from tests.support.mgetty import (
     Isolated,
     Port,
     compile_recorder,
@@ -30,8 +28,7 @@ from mgetty_helpers import (  # noqa: E402
     start_mgetty,
     stop,
 )
-
-from dialup_admin.modem.simulator import PhoneLine  # noqa: E402
+from tests.support.tool import REPO
 
 
 def build(into: Path) -> Path:

@@ -1,6 +1,6 @@
 """Benchmark: build-mgetty on the real upstream tarball (Debian's mgetty_1.2.1.orig.tar.gz).
 
-Prints figures; asserts nothing. Run: .venv/bin/python bench/mgetty_build.py
+Prints figures; asserts nothing. Run: .venv/bin/python -m bench.mgetty_build
 Fetches the source into .cache/mgetty-src/ on first use (apt-get source, private config).
 """
 
@@ -13,14 +13,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-
-from mgetty_helpers import SOURCE_CACHE, real_tarball  # noqa: E402
-
-from dialup_admin.mgetty import source  # noqa: E402
+from dialup_admin.mgetty import source
+from tests.support.mgetty import SOURCE_CACHE, real_tarball
+from tests.support.tool import REPO
 
 
 def main(repeat: int = 3) -> None:

@@ -4,23 +4,20 @@ Two scenes, as in the issue: wvdialconf's (1 simulated modem + 16 silent ports:
 measured 30.6 s with wvdialconf, 1.7 s per silent port) and 16 simulated modems
 plus 16 silent ports. Default probe settings (3 speeds, 0.25 s per speed).
 
-    .venv/bin/python bench/modem_detect.py
+    .venv/bin/python -m bench.modem_detect
 """
 
 from __future__ import annotations
 
 import contextlib
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from dialup_admin.modem.detect import detect  # noqa: E402
-from dialup_admin.modem.simulator import PhoneLine  # noqa: E402
-from dialup_admin.paths import Paths  # noqa: E402
-from modem_helpers import silent_port  # noqa: E402
+from dialup_admin.modem.detect import detect
+from dialup_admin.modem.simulator import PhoneLine
+from dialup_admin.paths import Paths
+from tests.support.modem import silent_port
 
 
 def scene(modems: int, silent: int) -> None:

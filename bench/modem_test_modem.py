@@ -4,7 +4,7 @@ Prints: in-process run_selftest() times (median/min/max over N runs), with and
 without a dial to a second modem that auto-answers, and the whole command
 (``python -m dialup_admin test-modem``, interpreter start-up included).
 
-    .venv/bin/python bench/modem_test_modem.py [N]
+    .venv/bin/python -m bench.modem_test_modem [N]
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from dialup_admin.modem.selftest import run_selftest  # noqa: E402
-from dialup_admin.modem.simulator import PhoneLine  # noqa: E402
-from dialup_admin.paths import Paths  # noqa: E402
-from modem_helpers import Terminal  # noqa: E402
+from dialup_admin.modem.selftest import run_selftest
+from dialup_admin.modem.simulator import PhoneLine
+from dialup_admin.paths import Paths
+from tests.support.modem import Terminal
 
 
 def figures(samples: list[float]) -> str:

@@ -4,21 +4,17 @@ A call is set up between two simulated modems; one side writes, the other reads.
 Full speed: MB/s one way and both ways at once. Throttled: the measured line rate
 (bits per second at 10 bits per byte, as 8N1 on the wire) against the configured one.
 
-    .venv/bin/python bench/modem_throughput.py
+    .venv/bin/python -m bench.modem_throughput
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from dialup_admin.modem.simulator import PhoneLine  # noqa: E402
-from modem_helpers import Terminal  # noqa: E402
+from dialup_admin.modem.simulator import PhoneLine
+from tests.support.modem import Terminal
 
 
 def connect(line: PhoneLine) -> tuple[Terminal, Terminal]:

@@ -1,6 +1,6 @@
 """Benchmarks for doctor, session records and logs. Prints figures; asserts nothing.
 
-Run: .venv/bin/python bench/ops.py
+Run: .venv/bin/python -m bench.ops
 """
 
 from __future__ import annotations
@@ -16,12 +16,10 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-
-from dialup_admin.cli import cli  # noqa: E402
-from dialup_admin.core import logs, sessions  # noqa: E402
-from dialup_admin.paths import Paths  # noqa: E402
-from ops_helpers import healthy_tree, local_hook, pppd_env  # noqa: E402
+from dialup_admin.cli import cli
+from dialup_admin.core import logs, sessions
+from dialup_admin.paths import Paths
+from tests.support.ops import healthy_tree, local_hook, pppd_env
 
 
 def median_ms(fn: object, repeat: int) -> float:

@@ -9,7 +9,7 @@ Real Debian FreeRADIUS 3.2 on a --root copy of its stock configuration, set up w
 at most LATENCY_COUNT sequential requests or LATENCY_SECONDS, and THROUGHPUT_COUNT
 requests through ``radclient -p`` (parallel) per size.
 
-Run as root from the repository top: ``.venv/bin/python bench/radius.py``.
+Run as root from the repository top: ``.venv/bin/python -m bench.radius``.
 The dial-to-IP comparison (RADIUS against local accounts, in the UML lab) is
 ``bench/radius_lab.py``.
 """
@@ -24,17 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO))
-
-from radius_helpers import Radiusd, freeradius_tree, reachable_root  # noqa: E402
-
-from dialup_admin.core import radius_server as rs  # noqa: E402
-from dialup_admin.core.plan import Plan, apply  # noqa: E402
-from dialup_admin.paths import Paths  # noqa: E402
-from dialup_admin.radius.crypt import sha512_crypt  # noqa: E402
-from dialup_admin.radius.users import RadiusUser  # noqa: E402
+from dialup_admin.core import radius_server as rs
+from dialup_admin.core.plan import Plan, apply
+from dialup_admin.paths import Paths
+from dialup_admin.radius.crypt import sha512_crypt
+from dialup_admin.radius.users import RadiusUser
+from tests.support.radius import Radiusd, freeradius_tree, reachable_root
+from tests.support.tool import REPO
 
 SIZES = (10, 1000)
 LATENCY_COUNT = 1000

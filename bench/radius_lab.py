@@ -9,7 +9,7 @@ From the caller's modem seeing ATD to ``dial`` having the link up with its addre
   server is gone (radius.so waits out its 2 tries of 3 s, then the backup answers).
 
 Prints the medians side by side. Takes about 5 minutes per run (--radius boots 4 guests).
-Run from the repository top: ``.venv/bin/python bench/radius_lab.py [runs]``.
+Run from the repository top: ``.venv/bin/python -m bench.radius_lab [runs]``.
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import json
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-TOOL = [sys.executable, "-m", "dialup_admin"]
+from tests.support.tool import REPO, TOOL
 
 
 def lab(*args: str) -> dict[str, object]:

@@ -1,6 +1,6 @@
 """Benchmarks for the foundation: CLI cold start and setup-server on 64 lines.
 
-Prints figures; asserts nothing. Run: .venv/bin/python bench/server_setup.py
+Prints figures; asserts nothing. Run: .venv/bin/python -m bench.server_setup
 """
 
 from __future__ import annotations

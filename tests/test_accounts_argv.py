@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from accounts_helpers import make_db, shadow_hash, verify
-from conftest import REPO, TOOL
+from tests.support.accounts import make_db, shadow_hash, verify
+from tests.support.tool import REPO, TOOL
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("strace") is None, reason="strace not installed"),

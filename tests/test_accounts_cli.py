@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from accounts_helpers import group_line, make_db, passwd_line, setup_server, shadow_hash, verify
-from conftest import RunCli, snapshot
 from dialup_admin.core import accounts as core
-from dialup_admin.core.accounts_report import report
 from dialup_admin.core import server as core_server
+from dialup_admin.core.accounts_report import report
 from dialup_admin.core.plan import Plan, RunCommand, WriteFile, apply
 from dialup_admin.errors import UserError
 from dialup_admin.formats import secrets as fmt
 from dialup_admin.paths import Paths
+from tests.support.accounts import group_line, make_db, passwd_line, setup_server, shadow_hash, verify
+from tests.support.tool import RunCli
+from tests.support.trees import snapshot
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="useradd --prefix needs root")
 

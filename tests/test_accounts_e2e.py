@@ -22,7 +22,7 @@ import pytest
 
 from dialup_admin.lab import Guest, GuestResult
 from dialup_admin.lab.guest import tool_command
-from lab_helpers import needs_uml, pty_pair
+from tests.support.lab import needs_uml, pty_pair
 
 PW = "Right-Password-1"
 SESSIONS = [("login", PW), ("login", "Wrong-Password-9"), ("", PW), ("", "Wrong-Password-9"),

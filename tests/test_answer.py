@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from answer_helpers import LCP_FRAME, answering, record, recorder
-from conftest import run_tool
 from dialup_admin.modem.simulator import PhoneLine
-from modem_helpers import Terminal, live_lock
+from tests.support.answer import LCP_FRAME, answering, record, recorder
+from tests.support.modem import Terminal, live_lock
+from tests.support.tool import run_tool
 
 SERVER, CALLER = "11", "21"
 

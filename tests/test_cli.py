@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from conftest import run_tool
 from dialup_admin.cli import COMMAND_MODULES, REGISTRY, cli, load_module_commands
+from tests.support.tool import run_tool
 
 
 def all_commands() -> dict[str, tuple[str, str]]:

@@ -16,10 +16,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts_helpers import make_db
-from conftest import cli_runner, snapshot
 from dialup_admin.cli import cli
-from hostile_helpers import MGETTY, ok
+from tests.support.accounts import make_db
+from tests.support.hostile import MGETTY, ok
+from tests.support.tool import cli_runner
+from tests.support.trees import snapshot
 
 NASTY = [
     "", " ", "-", "--", "--root", "..", ".", "/", "../../etc/passwd", "/etc/passwd", "/usr/../sbin/mgetty",

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from client_helpers import CALLER, SERVER, Line, phone_line
 from dialup_admin.core.client import ABORTS, Client, render_files
 from dialup_admin.system import ppp
+from tests.support.client import CALLER, SERVER, Line, phone_line
 
 CHAT = shutil.which("chat") or "/usr/sbin/chat"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHAT), reason="chat is not installed (apt-get install ppp)")

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from client_helpers import CALLER, LOGS, phone_line
-from conftest import RunCli, run_tool
 from dialup_admin.core.client import Client
 from dialup_admin.core.dial import pppd_argv
 from dialup_admin.paths import Paths
 from dialup_admin.system import ppp
+from tests.support.client import CALLER, LOGS, phone_line
+from tests.support.tool import RunCli, run_tool
 
 INDEX = json.loads((LOGS / "index.json").read_text())
 NO_KERNEL = not Path("/dev/ppp").exists()

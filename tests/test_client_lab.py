@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from client_helpers import CALLER, SERVER, lab_dial
 from dialup_admin.formats import secrets
-from lab_helpers import needs_uml
+from tests.support.client import CALLER, SERVER, lab_dial
+from tests.support.lab import needs_uml
 
 pytestmark = [pytest.mark.e2e, needs_uml]
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, run_tool, snapshot
+from tests.support.tool import RunCli, run_tool
+
 from dialup_admin.core.client import Client, secret_line, secrets_body
 from dialup_admin.errors import BadInput
 from dialup_admin.formats import managed, secrets
+from tests.support.trees import snapshot
 
 GOLDEN = Path(__file__).parent / "golden" / "client"
 SETUP = ("setup-client", "--device", "/dev/ttyS0", "--number", "11", "--user", "ppp")

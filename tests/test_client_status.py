@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, RunCli
 from dialup_admin.system import netstat
-from ns_helpers import netns_problem
+from tests.support.ns import netns_problem
+from tests.support.tool import REPO, RunCli
 
 PROC_NET_DEV = """Inter-|   Receive                                                |  Transmit
  face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed

@@ -12,8 +12,8 @@ import pexpect
 import pexpect.fdpexpect
 import pytest
 
-from client_helpers import CALLER, SERVER, phone_line
-from conftest import REPO
+from tests.support.client import CALLER, SERVER, phone_line
+from tests.support.tool import REPO
 
 
 def spawn_terminal(root: Path, port: str) -> pexpect.spawn:

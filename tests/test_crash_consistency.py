@@ -27,8 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from accounts_helpers import make_db, shadow_hash, verify
-from conftest import REPO, TOOL, Snapshot, snapshot
+from tests.support.accounts import make_db, shadow_hash, verify
+from tests.support.tool import REPO, TOOL
+from tests.support.trees import Snapshot, snapshot
 
 STRACE = shutil.which("strace")
 pytestmark = [

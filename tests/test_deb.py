@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, snapshot
+from tests.support.tool import REPO
+
 from dialup_admin import __version__
 from dialup_admin.cli import REGISTRY
-from deb_helpers import Chroot, base_tarball, unpack, why_no_chroot
+from tests.support.deb import Chroot, base_tarball, unpack, why_no_chroot
+from tests.support.trees import snapshot
 
 NO_BUILD = why_no_chroot()
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(NO_BUILD is not None, reason=NO_BUILD or "")]

@@ -18,7 +18,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from conftest import REPO
+from tests.support.tool import REPO
 
 # Debian 12 (bookworm) versions: the tool's libraries and the wheel's build backend.
 DEBIAN_12 = {"click": "8.1.3", "jinja2": "3.1.2", "pexpect": "4.8.0", "hatchling": "1.12.2"}

@@ -16,13 +16,13 @@ from pathlib import Path
 import click
 import pytest
 
-from conftest import REPO
 from dialup_admin.cli import REGISTRY, cli
 from dialup_admin.completion import dialin_users, port_paths, tty_names
 from dialup_admin.docs import completions, manpages
 from dialup_admin.docs.__main__ import write
 from dialup_admin.docs.facts import FACTS, JOURNAL, RUN_LOCK
 from dialup_admin.paths import Paths
+from tests.support.tool import REPO
 
 PLACEHOLDERS = ("TTY", "NAME", "PREFIX", "PORT", "USER")
 

@@ -25,8 +25,8 @@ import pytest
 
 from dialup_admin.lab.agent import StepResult
 from dialup_admin.lab.scenario import Call, Lab, User
-from e2e_helpers import Record, server_text
-from lab_helpers import needs_uml
+from tests.support.e2e import Record, server_text
+from tests.support.lab import needs_uml
 
 # The shared run (about 2.5 minutes here) is set up within the first test's time limit.
 pytestmark = [pytest.mark.e2e, needs_uml, pytest.mark.timeout(900)]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_tool
-from lab_helpers import needs_uml
+from tests.support.lab import needs_uml
+from tests.support.tool import run_tool
 
 
 @pytest.mark.e2e

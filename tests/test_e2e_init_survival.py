@@ -34,8 +34,8 @@ import pytest
 from dialup_admin.lab import survival
 from dialup_admin.lab.agent import StepResult
 from dialup_admin.lab.scenario import Call, Lab, User
-from e2e_helpers import Record
-from lab_helpers import init_missing, needs_uml
+from tests.support.e2e import Record
+from tests.support.lab import init_missing, needs_uml
 
 pytestmark = [pytest.mark.e2e, needs_uml, pytest.mark.timeout(1500)]
 

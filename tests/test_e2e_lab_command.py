@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_tool
-from lab_helpers import needs_init, needs_uml
+from tests.support.lab import needs_init, needs_uml
+from tests.support.tool import run_tool
 
 
 @pytest.mark.e2e

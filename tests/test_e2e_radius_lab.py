@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_tool
-from lab_helpers import needs_uml
+from tests.support.lab import needs_uml
+from tests.support.tool import run_tool
 
 needs_freeradius = pytest.mark.skipif(not Path("/usr/sbin/freeradius").exists(),
                                       reason="FreeRADIUS is not installed (apt-get install freeradius)")

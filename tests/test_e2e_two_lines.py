@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from dialup_admin.lab.scenario import Call, Lab, User
-from e2e_helpers import Record
-from lab_helpers import needs_uml
+from tests.support.e2e import Record
+from tests.support.lab import needs_uml
 
 pytestmark = [pytest.mark.e2e, needs_uml, pytest.mark.timeout(600)]
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from accounts_helpers import make_db
-from conftest import run_tool, snapshot
-from hostile_helpers import MGETTY, ok, refusal, server
+from tests.support.accounts import make_db
+from tests.support.hostile import MGETTY, ok, refusal, server
+from tests.support.tool import run_tool
+from tests.support.trees import snapshot
 
 PW = b"s3cret-Pw\n"
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from accounts_helpers import make_db
-from conftest import snapshot
-from hostile_helpers import ok, refusal, server
+from tests.support.accounts import make_db
+from tests.support.hostile import ok, refusal, server
+from tests.support.trees import snapshot
 
 PW = b"s3cret-Pw\n"
 

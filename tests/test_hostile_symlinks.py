@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from accounts_helpers import make_db
-from conftest import snapshot
 from dialup_admin.errors import UserError
 from dialup_admin.paths import Paths
-from hostile_helpers import MGETTY, refusal, server
+from tests.support.accounts import make_db
+from tests.support.hostile import MGETTY, refusal, server
+from tests.support.trees import snapshot
 
 
 def test_paths_resolve_links_inside_the_root(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import pytest
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.lab import Guest, GuestError, GuestResult
 from dialup_admin.lab.guest import render_init, tool_command, visible_in_guest
-from lab_helpers import needs_uml, pty_pair, run_ppp_pair
+from tests.support.lab import needs_uml, pty_pair, run_ppp_pair
 
 TOOL = tool_command()
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from answer_helpers import LCP_FRAME
 from dialup_admin.lab.pppmon import PppMonitor, frame_name
+from tests.support.answer import LCP_FRAME
 
 
 def hdlc(payload: bytes) -> bytes:

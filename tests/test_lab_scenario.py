@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_tool
 from dialup_admin.errors import UserError
 from dialup_admin.lab import scenario, transfer
 from dialup_admin.lab.scenario import Call, Report, drop_dtr, mgetty_command
 from dialup_admin.modem.simulator import PhoneLine
+from tests.support.tool import run_tool
 
 
 @pytest.fixture

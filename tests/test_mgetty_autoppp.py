@@ -20,11 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
 from dialup_admin.modem.simulator import PhoneLine
 from dialup_admin.paths import Paths
 from dialup_admin.system import mgetty as mgetty_sys
-from mgetty_helpers import (
+from tests.support.mgetty import (
     BuiltMgetty,
     Isolated,
     Port,
@@ -37,7 +36,8 @@ from mgetty_helpers import (
     start_mgetty,
     stop,
 )
-from ns_helpers import mount_ns_problem
+from tests.support.ns import mount_ns_problem
+from tests.support.tool import REPO
 
 pytestmark = [
     pytest.mark.slow,

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, run_tool
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.mgetty import source
 from dialup_admin.paths import Paths
 from dialup_admin.system import mgetty as mgetty_sys
-from mgetty_helpers import fake_binary, fake_source, tarball_of
+from tests.support.mgetty import fake_binary, fake_source, tarball_of
+from tests.support.tool import RunCli, run_tool
 
 DEBIAN_MGETTY = Path("/sbin/mgetty")
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_tool
 from dialup_admin.paths import Paths
 from dialup_admin.system import mgetty as mgetty_sys
-from mgetty_helpers import SOURCE_CACHE, BuiltMgetty, build_real_once
+from tests.support.mgetty import SOURCE_CACHE, BuiltMgetty, build_real_once
+from tests.support.tool import run_tool
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ import pytest
 
 from dialup_admin.modem.simulator import PhoneLine
 from dialup_admin.system.serial import open_port
-from modem_helpers import Terminal
+from tests.support.modem import Terminal
 
 CHAT = shutil.which("chat") or "/usr/sbin/chat"
 pytestmark = pytest.mark.skipif(not os.path.exists(CHAT), reason="chat (package ppp) is not installed")
@@ -100,7 +100,7 @@ def test_chat_gets_no_dialtone(line: PhoneLine) -> None:
 
 
 def test_chat_times_out_on_a_silent_port(tmp_path: Path) -> None:
-    from modem_helpers import silent_port
+    from tests.support.modem import silent_port
 
     with silent_port() as port:
         rc, log = finish(chat(port, ["", "AT", "OK"], timeout=1))

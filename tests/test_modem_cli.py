@@ -8,8 +8,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from conftest import REPO, TOOL, RunCli, run_tool
-from modem_helpers import Terminal
+from tests.support.modem import Terminal
+from tests.support.tool import REPO, TOOL, RunCli, run_tool
 
 
 def test_simulate_line_serves_until_sigterm(root: Path, run: RunCli) -> None:

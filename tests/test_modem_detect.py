@@ -12,8 +12,8 @@ import pytest
 from dialup_admin.modem import detect
 from dialup_admin.modem.simulator import PhoneLine
 from dialup_admin.paths import Paths
-from conftest import RunCli
-from modem_helpers import garbage_port, live_lock, silent_port
+from tests.support.modem import garbage_port, live_lock, silent_port
+from tests.support.tool import RunCli
 
 
 @pytest.fixture

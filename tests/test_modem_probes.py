@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli
 from dialup_admin.modem.hayes import Identity
 from dialup_admin.modem.simulator import PhoneLine
-from modem_helpers import Terminal
+from tests.support.modem import Terminal
+from tests.support.tool import RunCli
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dialup_admin.modem.simulator import PhoneLine
-from modem_helpers import Terminal
+from tests.support.modem import Terminal
 
 MGETTY = "/sbin/mgetty"
 pytestmark = [

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from dialup_admin.modem.simulator import PhoneLine
-from conftest import RunCli, run_tool
-from modem_helpers import Terminal, dead_pid, garbage_port, live_lock, silent_port
+from tests.support.modem import Terminal, dead_pid, garbage_port, live_lock, silent_port
+from tests.support.tool import RunCli, run_tool
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from dialup_admin.errors import UserError
 from dialup_admin.paths import Paths
 from dialup_admin.system import serial
-from modem_helpers import dead_pid, live_lock, silent_port
+from tests.support.modem import dead_pid, live_lock, silent_port
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from dialup_admin.errors import UserError
 from dialup_admin.modem.simulator import PhoneLine
-from modem_helpers import Terminal
+from tests.support.modem import Terminal
 
 GUIDE_INIT = "AT S7=45 S0=0 L1 V1 X4 &c1 E1 Q0"
 

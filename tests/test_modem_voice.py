@@ -21,7 +21,7 @@ from dialup_admin.errors import BadInput
 from dialup_admin.modem import tones
 from dialup_admin.modem.hayes import Answer, Hayes, Identity, Output, VoiceLine, VoiceTransmit
 from dialup_admin.modem.simulator import PhoneLine
-from modem_helpers import Terminal
+from tests.support.modem import Terminal
 
 DLE, ETX = b"\x10", b"\x03"
 
@@ -265,8 +265,8 @@ def test_direct_pairs_are_checked() -> None:
 
 # --- test-modem --voice -------------------------------------------------------------------------
 
-from conftest import RunCli  # noqa: E402
 from dialup_admin.modem import selftest  # noqa: E402
+from tests.support.tool import RunCli  # noqa: E402
 
 
 def test_pcm_formats_and_dtmf_events_of_real_listings() -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
-from ns_helpers import CHROOT, mount_ns_problem, netns_problem, root_is_mount_point
+from tests.support.ns import CHROOT, mount_ns_problem, netns_problem, root_is_mount_point
+from tests.support.tool import REPO
 
 NS_TESTS = ["tests/test_ops_sessions.py", "tests/test_client_status.py", "tests/test_ops_nat.py"]
 
@@ -55,8 +55,8 @@ def _in_chroot(base: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(mount_ns_problem() is not None, reason=mount_ns_problem() or "")
 def test_in_a_chroot_the_namespace_tests_skip_with_the_true_reason(tmp_path: Path) -> None:
-    probe = "from ns_helpers import *; print(root_is_mount_point()); print(mount_ns_problem()); print(netns_problem())"
-    proc = _in_chroot(tmp_path, sys.executable, "-c", f"import sys; sys.path.insert(0, 'tests'); {probe}")
+    probe = "from tests.support.ns import *; print(root_is_mount_point()); print(mount_ns_problem()); print(netns_problem())"
+    proc = _in_chroot(tmp_path, sys.executable, "-c", probe)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["False", CHROOT, CHROOT], proc.stdout
 

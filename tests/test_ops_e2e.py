@@ -16,7 +16,7 @@ import pytest
 
 from dialup_admin.lab import Guest, GuestError, wait_all
 from dialup_admin.lab.guest import tool_command
-from lab_helpers import folder_logs, needs_uml, pty_pair
+from tests.support.lab import folder_logs, needs_uml, pty_pair
 
 TOOL = tool_command()
 

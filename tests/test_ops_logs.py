@@ -8,9 +8,9 @@ import signal
 import subprocess
 from pathlib import Path
 
-from conftest import REPO, TOOL, RunCli
 from dialup_admin.core import logs
 from dialup_admin.paths import Paths
+from tests.support.tool import REPO, TOOL, RunCli
 
 NOW = dt.datetime(2026, 11, 24, 12, 0, 0)
 

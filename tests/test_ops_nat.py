@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
-from ns_helpers import netns_problem
 from dialup_admin.core import sharing
 from dialup_admin.system import nft
+from tests.support.ns import netns_problem
+from tests.support.tool import REPO
 
 POOL = ipaddress.IPv4Network("192.168.32.0/24")
 

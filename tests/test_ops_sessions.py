@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli
 from dialup_admin.core import sessions
 from dialup_admin.paths import Paths
-from ns_helpers import mount_ns_problem
-from ops_helpers import fake_process, local_hook, pppd_env, run_hook, run_private
+from tests.support.ns import mount_ns_problem
+from tests.support.ops import fake_process, local_hook, pppd_env, run_hook, run_private
+from tests.support.tool import RunCli
 
 # The hooks give new record files (and their directory) to group adm where it exists.
 GROUP = "adm" if subprocess.run(["getent", "group", "adm"], capture_output=True).returncode == 0 else "root"

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, snapshot
+from tests.support.tool import RunCli
+
 from dialup_admin.core import sharing
 from dialup_admin.core.plan import Plan, RunCommand
 from dialup_admin.paths import Paths
 from dialup_admin.system import nft
-from ops_helpers import fake_routes, fake_udp
+from tests.support.ops import fake_routes, fake_udp
+from tests.support.trees import snapshot
 
 SETUP = ("setup-server", "--tty", "ttyS1", "--no-accounts")
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, run_tool, snapshot
+from tests.support.tool import RunCli, run_tool
+
+from tests.support.trees import snapshot
 
 GOLDEN = Path(__file__).parent / "golden" / "radius-nas"
 BASE = ["setup-server", "--tty", "ttyS1", "--tty", "ttyS3", "--init", "inittab", "--mgetty", "/sbin/mgetty"]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, run_tool
-from radius_helpers import Radiusd, freeradius_tree, reachable_root
+from tests.support.radius import Radiusd, freeradius_tree, reachable_root
+from tests.support.tool import RunCli, run_tool
 
 NAS_BASE = ["setup-server", "--tty", "ttyS1", "--init", "none", "--mgetty", "/sbin/mgetty"]
 

@@ -1,7 +1,7 @@
 """radius-server and adduser/passwd/deluser/users --radius, against Debian's real FreeRADIUS 3.2.
 
 The configuration is a copy of the stock /etc/freeradius/3.0 under --root; the daemon is the
-real freeradius, run on that tree on a private loopback (tests/radius_helpers.py), asked with
+real freeradius, run on that tree on a private loopback (tests/support/radius.py), asked with
 FreeRADIUS's own radtest and radclient.
 """
 
@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, run_tool, snapshot
-from radius_helpers import Radiusd, freeradius_tree, reachable_root
+from tests.support.tool import RunCli, run_tool
+
+from tests.support.radius import Radiusd, freeradius_tree, reachable_root
+from tests.support.trees import snapshot
 
 GOLDEN = Path(__file__).parent / "golden" / "radius-server"
 RADDB = "etc/freeradius/3.0"

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, run_tool, snapshot
+from tests.support.tool import RunCli, run_tool
+
+from tests.support.trees import snapshot
 
 BAD = [
     (["--tty", "../etc/passwd"], "bad tty name"),

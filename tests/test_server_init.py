@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RunCli, run_tool
 from dialup_admin.errors import BadInput
 from dialup_admin.paths import Paths
 from dialup_admin.system import services
+from tests.support.tool import RunCli, run_tool
 
 SYSTEMD_PID1 = Path("/run/systemd/system").is_dir()
 root_only = pytest.mark.skipif(os.geteuid() != 0, reason="setup-server on the running machine needs root")

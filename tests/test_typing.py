@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from tests.support.tool import REPO
 
 
 @pytest.mark.slow

@@ -16,10 +16,9 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1]))  # tests/, for client_helpers
-sys.path.insert(0, str(HERE.parents[2]))
+sys.path.insert(0, str(HERE.parents[2]))  # the repository root, for tests.support (a script in a data folder)
 
-from client_helpers import lab_dial  # noqa: E402
+from tests.support.client import lab_dial  # noqa: E402
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from dialup_admin.modem.simulator import PhoneLine
 
 SERVER, CALLER = "11", "12"
-LOGS = Path(__file__).parent / "data" / "pppd-logs"
+LOGS = Path(__file__).resolve().parents[1] / "data" / "pppd-logs"
 
 
 @dataclass
@@ -108,13 +108,14 @@ class LabRun:
 
 
 def lab_dial(folder: Path, *, password: str = "ppp", server: bool = True, verbose: bool = False,
-             server_secrets: str | None = None) -> LabRun:
+             server_secrets: str | None = None, client_script: str = LAB_CLIENT) -> LabRun:
     """Boot a server guest (bare pppd answering with PAP, when ``server``) and a client
-    guest that runs setup-client, dial, status, stats, ping, hangup; on one phone line."""
+    guest that runs ``client_script`` (setup-client, dial, status, stats, ping, hangup); on one
+    phone line."""
     from dialup_admin.lab import Guest
     from dialup_admin.lab.guest import tool_command
 
-    client_script = LAB_CLIENT.format(tool=tool_command())
+    client_script = client_script.format(tool=tool_command())
     env = {"PASSWORD": password, "DIAL_FLAGS": "-v" if verbose else ""}
     server_output = ""
     with PhoneLine({SERVER: None, CALLER: None}, ring_interval=0.5) as sim:

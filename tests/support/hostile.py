@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from conftest import run_tool, snapshot
+from tests.support.tool import run_tool
+
+from tests.support.trees import snapshot
 
 MGETTY = "/sbin/mgetty"
 

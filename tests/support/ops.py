@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from accounts_helpers import make_db
 from dialup_admin.core import sessions
+from tests.support.accounts import make_db
 
 MGETTY_PID = 4100
 
@@ -115,8 +115,8 @@ true
 
 
 def private_mounts_work() -> bool:
-    """Whether run_private can work here (ns_helpers.mount_ns_problem says why not)."""
-    from ns_helpers import mount_ns_problem
+    """Whether run_private can work here (tests.support.ns.mount_ns_problem says why not)."""
+    from tests.support.ns import mount_ns_problem
 
     return mount_ns_problem() is None
 

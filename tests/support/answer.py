@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conftest import REPO, TOOL
+from tests.support.tool import REPO, TOOL
 
 # Runs in place of pppd: exec'd by answer with the port on stdin and stdout, it records its
 # argv, pid, port and session, and every byte the caller sends in the next seconds.

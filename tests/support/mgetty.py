@@ -23,8 +23,8 @@ import pytest
 from dialup_admin.errors import UserError
 from dialup_admin.mgetty import source
 from dialup_admin.paths import Paths
+from tests.support.tool import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 # Filled by the test set-up on first use (and by `make` if it wants to: see the README);
 # reused while the tarball matches the SHA-256 in Debian's .dsc.
 SOURCE_CACHE = Path(os.environ.get("DIALUP_ADMIN_MGETTY_CACHE", REPO / ".cache" / "mgetty-src"))

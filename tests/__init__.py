@@ -1,0 +1,1 @@
+"""dialup-admin's test suite (a package so that ``tests.support`` imports the same way everywhere)."""
