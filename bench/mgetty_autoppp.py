@@ -19,15 +19,15 @@ from pathlib import Path
 from dialup_admin.modem.simulator import PhoneLine
 from tests.support.mgetty import (
     Isolated,
-    Port,
     compile_recorder,
     inittab_argv,
     lcp_configure_request,
     read_record,
     real_tarball,
     start_mgetty,
-    stop,
+    stop_mgetty,
 )
+from tests.support.modem import Terminal
 from tests.support.tool import REPO
 
 
@@ -71,7 +71,7 @@ def one_call(base: Path, recorder: Path, binary: Path | None) -> dict[str, float
                     raise RuntimeError("mgetty did not get ready")
                 time.sleep(0.02)
             ready = time.monotonic() - t_start
-            port = Port(line.port("12"))
+            port = Terminal(line.port("12"))
             atd = time.time()
             t0 = time.monotonic()
             port.send(b"ATDT11\r")
@@ -86,7 +86,7 @@ def one_call(base: Path, recorder: Path, binary: Path | None) -> dict[str, float
                 time.sleep(0.01)
             port.close()
         finally:
-            stop(proc)
+            stop_mgetty(proc)
     return {"ready": ready, "connect": t_connect, "login": t_login, "autoppp": rec.started - atd}
 
 

@@ -10,25 +10,13 @@ from pathlib import Path
 import pytest
 
 from dialup_admin.formats import secrets
-from tests.support.client import CALLER, SERVER, lab_dial
+from tests.support.client import CALLER, SERVER, lab_dial, ppp_go
 from tests.support.lab import needs_uml
 
 pytestmark = [pytest.mark.e2e, needs_uml]
 
-PPP_GO = [
-    "Dialing 11...",
-    "Modem: CONNECT",
-    "Serial connection established.",
-    "Using interface ppp0",
-    "Connect: ppp0 <--> /dev/ttyS1",
-    "Remote message: Login ok",
-    "PAP authentication succeeded",
-    "Deflate (15) compression enabled",
-    "local  IP address 192.168.32.2",
-    "remote IP address 192.168.32.1",
-    "primary   DNS address 192.168.32.1",
-    "secondary DNS address 192.168.32.3",
-]
+# The bare pppd of the server guest (pap-secrets, no login) and its two ms-dns.
+PPP_GO = ppp_go("Login ok", dns=("192.168.32.1", "192.168.32.3"))
 
 
 def test_dial_status_stats_hangup(tmp_path: Path) -> None:

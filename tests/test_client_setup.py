@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.tool import RunCli, run_tool
-
 from dialup_admin.core.client import Client, secret_line, secrets_body
 from dialup_admin.errors import BadInput
 from dialup_admin.formats import managed, secrets
+from tests.support.tool import RunCli, run_tool
 from tests.support.trees import snapshot
 
 GOLDEN = Path(__file__).parent / "golden" / "client"

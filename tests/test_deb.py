@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.tool import REPO
-
 from dialup_admin import __version__
 from dialup_admin.cli import REGISTRY
 from tests.support.deb import Chroot, base_tarball, unpack, why_no_chroot
+from tests.support.tool import REPO
 from tests.support.trees import snapshot
 
 NO_BUILD = why_no_chroot()

@@ -25,6 +25,7 @@ import pytest
 
 from dialup_admin.lab.agent import StepResult
 from dialup_admin.lab.scenario import Call, Lab, User
+from tests.support.client import ppp_go
 from tests.support.e2e import Record, server_text
 from tests.support.lab import needs_uml
 
@@ -36,19 +37,8 @@ WRONG = User("dreamcast", "Wrong-Password-9")
 MAILSTATION = User("mailstation", "Mail-Station-350", ip="192.168.32.12")
 ECHO_FAILED = "No response to [0-9]+ echo-requests|Serial link appears to be disconnected"
 
-PPP_GO = [
-    "Dialing 11...",
-    "Modem: CONNECT",
-    "Serial connection established.",
-    "Using interface ppp0",
-    "Connect: ppp0 <--> /dev/ttyS1",
-    "Remote message: Session started successfully",
-    "PAP authentication succeeded",
-    "Deflate (15) compression enabled",
-    "local  IP address 192.168.32.2",
-    "remote IP address 192.168.32.1",
-    "primary   DNS address 192.168.32.1",
-]
+# The pppd mgetty starts (login.config: +pap login, PAM's message) and setup-server's one ms-dns.
+PPP_GO = ppp_go("Session started successfully", dns=("192.168.32.1",))
 
 
 def _vanish(lab: Lab) -> dict[str, object]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.e2e import assert_in_order
 from tests.support.lab import needs_uml
 from tests.support.tool import run_tool
 
@@ -68,11 +69,7 @@ def test_lab_direct(tmp_path: Path) -> None:
         "server: answer plays the dial tone on ttyS1 (start 4)",
         "PASS: 2 call(s) up, pinged, data both ways, hung up; 1 wrong password(s) refused",
     ]
-    at = 0
-    for text in story:
-        found = err.find(text, at)
-        assert found >= 0, f"{text!r} missing (or out of order) in:\n{err}"
-        at = found
+    assert_in_order(err, story)
     assert re.search(r"call 2 \(client as dreamcast, stock pppd \+ chat\): ok, dial to IP [0-9.]+ s, "
                      r"CONNECT to IP [0-9.]+ s on the line, [0-9.]+ s to pppd's updetach", err)
     # The caller that hung up in the dial tone dialed no digit; answer noticed nothing and kept the tone on.

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.e2e import assert_in_order
 from tests.support.lab import needs_init, needs_uml
 from tests.support.tool import run_tool
 
@@ -57,11 +58,7 @@ def test_lab_shows_the_guide_and_passes(tmp_path: Path) -> None:
         "| Hung up: ppp0 is down",
         "PASS: 1 call(s) up",
     ]
-    at = 0
-    for text in story:
-        found = err.find(text, at)
-        assert found >= 0, f"{text!r} missing (or out of order) in:\n{err}"
-        at = found
+    assert_in_order(err, story)
     assert re.search(r"call 1 \(client as dreamcast\): ok, dial to IP [0-9.]+ s", err)
     for name in ("transcript.log", "events.log", "report.json", "server/syslog.log", "server/mgetty-ttyS1.log",
                  "client/syslog.log"):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.e2e import assert_in_order
 from tests.support.lab import needs_uml
 from tests.support.tool import run_tool
 
@@ -61,11 +62,7 @@ def test_lab_radius_pool(tmp_path: Path) -> None:
         "dialup-admin RADIUS server radius1, radius2 not answering: alice was refused for that, not for a wrong password",
         "PASS: both servers let callers in through the one FreeRADIUS",
     ]
-    at = 0
-    for text in story:
-        found = err.find(text, at)
-        assert found >= 0, f"{text!r} missing (or out of order) in:\n{err[-8000:]}"
-        at = found
+    assert_in_order(err, story, shown=8000)
     for name in ("transcript.log", "events.log", "report.json", "radius/radius.log", "server1/syslog.log",
                  "server2/syslog.log", "server2/mgetty-ttyS1.log", "caller/syslog.log"):
         assert (folder / name).exists(), name

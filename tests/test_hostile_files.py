@@ -7,27 +7,19 @@ and the tree unchanged.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from pathlib import Path
 
 import pytest
 
-from tests.support.accounts import make_db
-from tests.support.hostile import MGETTY, ok, refusal, server
+from tests.support.hostile import MGETTY, PW, copy_tree, ok, refusal, server_tree
 from tests.support.tool import run_tool
 from tests.support.trees import snapshot
-
-PW = b"s3cret-Pw\n"
-
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A server with one user and one recorded call."""
-    root = tmp_path_factory.mktemp("files") / "root"
-    make_db(root)
-    server(root)
-    ok("--root", str(root), "adduser", "dreamcast", "--password-stdin", input=PW)
+    root = server_tree(tmp_path_factory.mktemp("files") / "root", "dreamcast")
     log = root / "var/log/dialup-admin"
     log.mkdir(parents=True)
     (log / "sessions.log").write_text(
@@ -37,9 +29,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def tree(base: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "root"
-    shutil.copytree(base, root, symlinks=True)
-    return root
+    return copy_tree(base, tmp_path)
 
 
 # --- item 4 ---------------------------------------------------------------------------

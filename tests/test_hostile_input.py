@@ -11,27 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.accounts import make_db
-from tests.support.hostile import MGETTY, ok, refusal, server
+from tests.support.hostile import MGETTY, PW, copy_tree, ok, refusal, server_tree
 from tests.support.tool import run_tool
 from tests.support.trees import snapshot
 
-PW = b"s3cret-Pw\n"
-
-
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("input") / "root"
-    make_db(root)
-    server(root)
-    return root
+    return server_tree(tmp_path_factory.mktemp("input") / "root")
 
 
 @pytest.fixture
 def tree(base: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "root"
-    shutil.copytree(base, root, symlinks=True)
-    return root
+    return copy_tree(base, tmp_path)
 
 
 def setup(root: Path, *args: str, **kw: object) -> str:

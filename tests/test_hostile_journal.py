@@ -17,28 +17,18 @@ from typing import Any
 
 import pytest
 
-from tests.support.accounts import make_db
-from tests.support.hostile import ok, refusal, server
+from tests.support.hostile import copy_tree, ok, refusal, server_tree
 from tests.support.trees import snapshot
-
-PW = b"s3cret-Pw\n"
-
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tree with a server and one user: journals 000001 (setup-server) and 000002 (adduser)."""
-    root = tmp_path_factory.mktemp("journal") / "root"
-    make_db(root)
-    server(root)
-    ok("--root", str(root), "adduser", "dreamcast", "--password-stdin", input=PW)
-    return root
+    return server_tree(tmp_path_factory.mktemp("journal") / "root", "dreamcast")
 
 
 @pytest.fixture
 def tree(base: Path, tmp_path: Path) -> Path:
-    root = tmp_path / "root"
-    shutil.copytree(base, root, symlinks=True)
-    return root
+    return copy_tree(base, tmp_path)
 
 
 def newest(root: Path) -> Path:

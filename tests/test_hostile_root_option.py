@@ -7,12 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.accounts import make_db
-from tests.support.hostile import MGETTY, ok, refusal
+from tests.support.hostile import MGETTY, PW, ok, refusal
 from tests.support.tool import run_tool
 from tests.support.trees import snapshot
-
-PW = b"s3cret-Pw\n"
-
 
 def test_empty_root_is_refused(tmp_path: Path) -> None:
     before = snapshot(tmp_path)

@@ -11,7 +11,7 @@ import pytest
 from dialup_admin.errors import UserError
 from dialup_admin.paths import Paths
 from tests.support.accounts import make_db
-from tests.support.hostile import MGETTY, refusal, server
+from tests.support.hostile import MGETTY, PW, refusal, server
 from tests.support.trees import snapshot
 
 
@@ -67,7 +67,7 @@ def test_adduser_refuses_a_passwd_linked_out_of_the_tree(tmp_path: Path) -> None
         (outside / name).write_bytes((root / "etc" / name).read_bytes())
         (root / "etc" / name).unlink()
         os.symlink(str(outside / name), root / "etc" / name)
-    err = refusal("--root", str(root), "adduser", "dreamcast", "--password-stdin", input=b"s3cret-Pw\n",
+    err = refusal("--root", str(root), "adduser", "dreamcast", "--password-stdin", input=PW,
                   watch=(root, outside), expect="leads out of the --root tree through a symbolic link")
     print(err)
 
@@ -79,5 +79,5 @@ def test_relative_link_climbing_out_is_refused_for_accounts(tmp_path: Path) -> N
     outside.mkdir()
     (outside / "skel").mkdir()
     os.symlink("../../outside/skel", root / "etc/skel")
-    refusal("--root", str(root), "adduser", "dreamcast", "--password-stdin", input=b"s3cret-Pw\n",
+    refusal("--root", str(root), "adduser", "dreamcast", "--password-stdin", input=PW,
             watch=(root, outside), expect="leads out of the --root tree")

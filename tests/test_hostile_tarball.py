@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.tool import run_tool
-
 from dialup_admin.errors import BadInput
 from dialup_admin.mgetty import source
+from tests.support.tool import run_tool
 from tests.support.trees import snapshot
 
 GOOD = ("mgetty-1/mgetty.c", "mgetty-1/Makefile", "mgetty-1/policy.h")

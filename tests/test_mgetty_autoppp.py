@@ -26,7 +26,6 @@ from dialup_admin.system import mgetty as mgetty_sys
 from tests.support.mgetty import (
     BuiltMgetty,
     Isolated,
-    Port,
     Recorded,
     build_real_once,
     compile_recorder,
@@ -34,8 +33,9 @@ from tests.support.mgetty import (
     lcp_configure_request,
     read_record,
     start_mgetty,
-    stop,
+    stop_mgetty,
 )
+from tests.support.modem import Terminal
 from tests.support.ns import mount_ns_problem
 from tests.support.tool import REPO
 
@@ -100,7 +100,7 @@ def set_up(flavour: str, base: Path, recorder: Path, built: BuiltMgetty | None) 
 
 @dataclass
 class Call:
-    port: Port
+    port: Terminal
     line: PhoneLine
     server: Server
     run_dir: Path
@@ -134,16 +134,16 @@ def call(request: pytest.FixtureRequest, tmp_path: Path, recorder: Path) -> Iter
     server = set_up(flavour, tmp_path, recorder, built)
     with PhoneLine({"11": None, "12": None}) as line:
         proc = start_mgetty(server.argv, [*server.binds, (line.pty("11"), f"/dev/{TTY}")])
-        port: Port | None = None
+        port: Terminal | None = None
         try:
             line.wait_for("11 port opened", timeout=30)
             _wait_for_log(server, proc, "waiting...")
-            port = Port(line.port("12"))
+            port = Terminal(line.port("12"))
             yield Call(port, line, server, tmp_path / "run", proc)
         finally:
             if port is not None:
                 port.close()
-            out = stop(proc)
+            out = stop_mgetty(proc)
             print(out.decode(errors="replace"))  # captured; pytest shows it when the test failed
 
 
@@ -154,7 +154,7 @@ def _wait_for_log(server: Server, proc: subprocess.Popen[bytes], text: str, time
         if server.log.exists() and text in server.log.read_text(errors="replace"):
             return
         if proc.poll() is not None:
-            raise AssertionError(f"mgetty exited ({proc.returncode}): {stop(proc).decode(errors='replace')}")
+            raise AssertionError(f"mgetty exited ({proc.returncode}): {stop_mgetty(proc).decode(errors='replace')}")
         time.sleep(0.05)
     raise AssertionError(f"mgetty did not log {text!r}; log:\n{server.log.read_text(errors='replace')[-2000:]}")
 
@@ -180,8 +180,8 @@ def test_autoppp_hands_the_call_to_pppd(call: Call) -> None:
 
 def test_plain_text_caller_gets_login(call: Call) -> None:
     call.dial()
-    seen = call.port.expect(b"login:", timeout=30)
-    assert b"CONNECT 33600" in seen
+    call.port.expect(b"login:", timeout=30)
+    assert b"CONNECT 33600" in call.port.seen
     call.port.send(b"alice\r")
     rec = call.record()
     # The rendered "*  -  -  /bin/login @" line: login with the name typed.

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.tool import RunCli, run_tool
-
 from dialup_admin.errors import BadInput
 from dialup_admin.mgetty import build as b
 from dialup_admin.paths import Paths
 from dialup_admin.system.mgetty import detect, features
 from tests.support.mgetty import LOGFILE_C, POLICY, fake_binary, fake_source, tarball_of
+from tests.support.tool import RunCli, run_tool
 from tests.support.trees import snapshot
 
 CONF = "usr/local/etc/mgetty+sendfax"

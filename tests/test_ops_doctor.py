@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.tool import RunCli, run_tool
-
 from dialup_admin.core import doctor
 from dialup_admin.paths import Paths
 from tests.support.ops import MGETTY_PID, doctor_json, fake_process, fake_routes, fake_udp, healthy_tree, problems
+from tests.support.tool import RunCli, run_tool
 from tests.support.trees import snapshot
 
 Breaker = Callable[[Path], None]

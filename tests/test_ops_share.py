@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.tool import RunCli
-
 from dialup_admin.core import sharing
 from dialup_admin.core.plan import Plan, RunCommand
 from dialup_admin.paths import Paths
 from dialup_admin.system import nft
 from tests.support.ops import fake_routes, fake_udp
+from tests.support.tool import RunCli
 from tests.support.trees import snapshot
 
 SETUP = ("setup-server", "--tty", "ttyS1", "--no-accounts")

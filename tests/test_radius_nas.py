@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.support.tool import RunCli, run_tool
-
 from tests.support.trees import snapshot
 
 GOLDEN = Path(__file__).parent / "golden" / "radius-nas"

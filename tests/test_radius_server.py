@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.tool import RunCli, run_tool
-
 from tests.support.radius import Radiusd, freeradius_tree, reachable_root
+from tests.support.tool import RunCli, run_tool
 from tests.support.trees import snapshot
 
 GOLDEN = Path(__file__).parent / "golden" / "radius-server"

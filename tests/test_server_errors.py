@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from tests.support.tool import RunCli, run_tool
-
 from tests.support.trees import snapshot
 
 BAD = [

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.tool import RunCli, run_tool
-
 from dialup_admin.core.plan import RunCommand, apply
 from dialup_admin.core.server import ServerOptions, plan_server
 from dialup_admin.errors import UserError
@@ -18,6 +16,7 @@ from dialup_admin.formats import managed
 from dialup_admin.model import MgettySettings, Server, allocate_lines
 from dialup_admin.paths import Paths
 from dialup_admin.system.mgetty import detect
+from tests.support.tool import RunCli, run_tool
 from tests.support.trees import snapshot
 
 GOLDEN = Path(__file__).parent / "golden" / "server"

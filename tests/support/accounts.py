@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import shutil
 from pathlib import Path
-
-import ctypes
-import ctypes.util
 
 PASSWD = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
 GROUP = "root:x:0:\ndaemon:x:1:\n"
@@ -36,28 +35,26 @@ def setup_server(run: object, *extra: str) -> None:
     assert res.exit_code == 0, res.output
 
 
-def passwd_line(root: Path, name: str) -> list[str] | None:
-    for line in (root / "etc/passwd").read_text().splitlines():
+def _entry(path: Path, name: str) -> list[str] | None:
+    """The fields of ``name``'s line in a colon-separated database file, or None."""
+    for line in path.read_text().splitlines():
         parts = line.split(":")
         if parts[0] == name:
             return parts
     return None
+
+
+def passwd_line(root: Path, name: str) -> list[str] | None:
+    return _entry(root / "etc/passwd", name)
 
 
 def group_line(root: Path, name: str) -> list[str] | None:
-    for line in (root / "etc/group").read_text().splitlines():
-        parts = line.split(":")
-        if parts[0] == name:
-            return parts
-    return None
+    return _entry(root / "etc/group", name)
 
 
 def shadow_hash(root: Path, name: str) -> str | None:
-    for line in (root / "etc/shadow").read_text().splitlines():
-        parts = line.split(":")
-        if parts[0] == name:
-            return parts[1]
-    return None
+    parts = _entry(root / "etc/shadow", name)
+    return parts[1] if parts else None
 
 
 def _libcrypt() -> ctypes.CDLL:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.support.processes import stop_process
 from tests.support.tool import REPO, TOOL
 
 # Runs in place of pppd: exec'd by answer with the port on stdin and stdout, it records its
@@ -93,13 +93,7 @@ def answering(root: Path, port: str, *args: str, env: dict[str, str] | None = No
     try:
         yield ap
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process(proc)
 
 
 def record(out: Path, timeout: float = 20) -> dict[str, Any]:

@@ -16,6 +16,24 @@ SERVER, CALLER = "11", "12"
 LOGS = Path(__file__).resolve().parents[1] / "data" / "pppd-logs"
 
 
+def ppp_go(remote_message: str, dns: tuple[str, ...]) -> list[str]:
+    """The lines ``dial`` prints on a good call to number 11, in order (ppp-go's stages), with
+    the server pppd's PAP message and the DNS servers it hands out (primary, secondary)."""
+    return [
+        "Dialing 11...",
+        "Modem: CONNECT",
+        "Serial connection established.",
+        "Using interface ppp0",
+        "Connect: ppp0 <--> /dev/ttyS1",
+        f"Remote message: {remote_message}",
+        "PAP authentication succeeded",
+        "Deflate (15) compression enabled",
+        "local  IP address 192.168.32.2",
+        "remote IP address 192.168.32.1",
+        *(f"{rank} DNS address {addr}" for rank, addr in zip(("primary  ", "secondary"), dns)),
+    ]
+
+
 @dataclass
 class Line:
     """A running phone line: ``line`` the simulator, ``server_fd`` the answering side's port."""

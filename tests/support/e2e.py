@@ -1,4 +1,5 @@
-"""Helpers for the end-to-end tests: a lab run whose steps are recorded, and failure text."""
+"""Helpers for the end-to-end tests: a lab run whose steps are recorded, its story checked in
+order, and failure text."""
 
 from __future__ import annotations
 
@@ -55,3 +56,13 @@ def server_text(lab: Lab, name: str) -> str:
     assert lab.server is not None
     path = lab.server.guest.folder / name
     return path.read_text(errors="replace") if path.exists() else ""
+
+
+def assert_in_order(text: str, story: list[str], shown: int | None = None) -> None:
+    """Each line of ``story`` occurs in ``text``, in this order (others may come between);
+    a failure shows ``text`` (its last ``shown`` characters when given)."""
+    at = 0
+    for line in story:
+        found = text.find(line, at)
+        assert found >= 0, f"{line!r} missing (or out of order) in:\n{text[-shown:] if shown else text}"
+        at = found

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
+from tests.support.accounts import make_db
 from tests.support.tool import run_tool
-
 from tests.support.trees import snapshot
 
 MGETTY = "/sbin/mgetty"
+PW = b"s3cret-Pw\n"  # the hostile tests' password (--password-stdin)
 
 
 def refusal(*args: str, watch: tuple[Path, ...] = (), input: bytes | None = None, timeout: float = 60,
@@ -42,3 +44,19 @@ def ok(*args: str, input: bytes | None = None, timeout: float = 120) -> subproce
 def server(root: Path, *extra: str) -> subprocess.CompletedProcess[bytes]:
     """setup-server --root ROOT with one line, Debian's mgetty, no init system."""
     return ok("--root", str(root), "setup-server", "--tty", "ttyS1", "--init", "none", "--mgetty", MGETTY, *extra)
+
+
+def server_tree(root: Path, *users: str) -> Path:
+    """A --root tree with an account database, :func:`server`'s line and ``users`` added (password PW)."""
+    make_db(root)
+    server(root)
+    for name in users:
+        ok("--root", str(root), "adduser", name, "--password-stdin", input=PW)
+    return root
+
+
+def copy_tree(base: Path, tmp_path: Path) -> Path:
+    """``base`` copied (links as links) to ``tmp_path/root``: a tree each test may damage."""
+    root = tmp_path / "root"
+    shutil.copytree(base, root, symlinks=True)
+    return root

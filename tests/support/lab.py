@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -16,6 +14,7 @@ import pytest
 
 from dialup_admin.lab import Guest, GuestError, GuestResult, wait_all
 from dialup_admin.lab.guest import UML_BINARY, UML_MODULES
+from tests.support.processes import stop_process
 
 
 def uml_available() -> bool:
@@ -73,13 +72,7 @@ def pty_pair(timeout: float = 10) -> Iterator[tuple[Path, Path]]:
             time.sleep(0.02)
         yield a, b
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.kill(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process(proc, timeout=5)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -23,6 +23,8 @@ import pytest
 from dialup_admin.errors import UserError
 from dialup_admin.mgetty import source
 from dialup_admin.paths import Paths
+from tests.support.ns import private_mounts
+from tests.support.processes import stop_process
 from tests.support.tool import REPO
 
 # Filled by the test set-up on first use (and by `make` if it wants to: see the README);
@@ -210,16 +212,6 @@ int main(int argc, char **argv) {
 }
 """
 
-# Inside the private mount namespace: bind the test's files over the system paths
-# mgetty has compiled in, then become mgetty (same pid: the test can signal it).
-NS_WRAPPER = r"""
-import json, os, subprocess, sys
-spec = json.loads(sys.argv[1])
-for src, dst in spec["binds"]:
-    subprocess.run(["mount", "--bind", src, dst], check=True)
-os.execv(spec["argv"][0], spec["argv"])
-"""
-
 RECORD_IN_NS = "/run/recorder.out"  # the private /run of the namespace
 
 
@@ -273,23 +265,15 @@ class Isolated:
 
 
 def start_mgetty(argv: list[str], binds: list[tuple[Path | str, str]]) -> subprocess.Popen[bytes]:
-    """Start ``argv`` (mgetty) in a private mount namespace with ``binds`` (host path, system path)."""
-    spec = {"argv": argv, "binds": [[str(s), d] for s, d in binds]}
-    return subprocess.Popen(
-        ["unshare", "--mount", "--propagation", "private", sys.executable, "-c", NS_WRAPPER, json.dumps(spec)],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    """Start ``argv`` (mgetty) in a private mount namespace with ``binds`` (host path, system
+    path): the test's files over the system paths mgetty has compiled in."""
+    return subprocess.Popen(private_mounts(argv, binds), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
 
 
-def stop(proc: subprocess.Popen[bytes]) -> bytes:
-    """Stop a process we started (by its pid) and return its output."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+def stop_mgetty(proc: subprocess.Popen[bytes]) -> bytes:
+    """Stop the mgetty ``start_mgetty`` started (by its pid) and return its output."""
+    stop_process(proc, timeout=5)
     assert proc.stdout is not None
     return proc.stdout.read()
 
@@ -321,41 +305,3 @@ def lcp_configure_request() -> bytes:
     """LCP Configure-Request (id 1) with a magic number: starts ``~\\xff\\x7d\\x23\\xc0\\x21``."""
     options = bytes([5, 6, 0x12, 0x34, 0x56, 0x78])  # magic number
     return ppp_frame(0xC021, bytes([1, 1, 0, 4 + len(options)]) + options)
-
-
-class Port:
-    """The caller's side: a simulated modem port opened raw, with a tiny expect()."""
-
-    def __init__(self, path: str) -> None:
-        import termios
-        import tty
-
-        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
-        tty.setraw(self.fd)
-        attrs = termios.tcgetattr(self.fd)
-        attrs[2] |= termios.CLOCAL
-        termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
-        self.seen = b""
-
-    def send(self, data: bytes) -> None:
-        os.write(self.fd, data)
-
-    def expect(self, pattern: bytes, timeout: float = 30.0) -> bytes:
-        import select
-
-        end = time.monotonic() + timeout
-        while pattern not in self.seen:
-            left = end - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"no {pattern!r} within {timeout} s; got {self.seen[-300:]!r}")
-            r, _, _ = select.select([self.fd], [], [], left)
-            if r:
-                try:
-                    chunk = os.read(self.fd, 4096)
-                except OSError:
-                    chunk = b""
-                self.seen += chunk
-        return self.seen
-
-    def close(self) -> None:
-        os.close(self.fd)

@@ -4,6 +4,7 @@ misbehave (silent, garbage-talking, locked by a live process)."""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import subprocess
@@ -19,12 +20,19 @@ from dialup_admin.system.serial import open_port
 
 
 class Terminal:
-    """A minicom-like session on a port: type lines, expect answers (bytes regexes)."""
+    """A minicom-like session on a port, opened raw as the tool opens ports: type lines,
+    send bytes, expect answers (bytes regexes); ``seen`` is everything read so far."""
 
     def __init__(self, port: str, timeout: float = 5.0) -> None:
         self.port = port
         self.fd = open_port(port, 57600)
         self.child: pexpect.fdpexpect.fdspawn[bytes] = pexpect.fdpexpect.fdspawn(self.fd, timeout=timeout)
+        self._seen = io.BytesIO()
+        self.child.logfile_read = self._seen
+
+    @property
+    def seen(self) -> bytes:
+        return self._seen.getvalue()
 
     def type(self, line: str) -> None:
         self.child.send(line.encode() + b"\r")

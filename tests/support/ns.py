@@ -1,4 +1,5 @@
-"""Whether this machine lets the tests make private mount namespaces and network namespaces.
+"""Private mount namespaces for the tests (:func:`private_mounts`), and whether this machine
+lets the tests make them and network namespaces.
 
 Asked once per run, by trying it; when it cannot be done, the reason is the true one
 (issue 11 item 20): in a chroot whose ``/`` is not a mount point, ``unshare --propagation
@@ -13,6 +14,8 @@ import os
 import shutil
 import subprocess
 import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 CHROOT = ("/ is not a mount point here (a chroot?): private mount namespaces and ip netns need one "
           "(bind-mount the chroot's directory onto itself before entering it, or run on the machine or in a container)")
@@ -72,3 +75,25 @@ def netns_problem() -> str | None:
     finally:
         _run("ip", "netns", "del", name)
     return None
+
+
+# Inside "unshare --mount --propagation private": a tmpfs on each directory up to the first
+# "--", then each SOURCE TARGET pair up to the next "--" bind-mounted, then the program
+# exec'd (the same pid: the caller can signal it). Nothing is mounted outside.
+_MOUNTS = r"""set -e
+while [ "$1" != "--" ]; do mount -t tmpfs tmpfs "$1"; shift; done
+shift
+while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done
+shift
+exec "$@"
+"""
+
+
+def private_mounts(argv: Sequence[str], binds: Iterable[tuple[Path | str, str]] = (),
+                   tmpfs: Sequence[str] = ()) -> list[str]:
+    """The command that runs ``argv`` in a private mount namespace of its own, where each of
+    ``tmpfs`` is an empty tmpfs and each (host path, system path) of ``binds`` is bind-mounted
+    over the system path: the program sees the test's files, the host sees no change."""
+    flat = [str(x) for src, dst in binds for x in (src, dst)]
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", _MOUNTS, "sh",
+            *tmpfs, "--", *flat, "--", *argv]

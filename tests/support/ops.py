@@ -12,6 +12,7 @@ from typing import Any
 
 from dialup_admin.core import sessions
 from tests.support.accounts import make_db
+from tests.support.ns import private_mounts
 
 MGETTY_PID = 4100
 
@@ -99,13 +100,10 @@ def local_hook(tmp: Path, event: str) -> tuple[Path, Path]:
     return script, records
 
 
-# In a private mount namespace: a tmpfs on /var/log, the given binds, then one program.
-# Records and marker files land on that tmpfs; the host's /var/log and /etc are untouched.
-_PRIVATE = r'''
+# Run in a private mount namespace with a tmpfs on /var/log: the program, then what it left
+# there. Records and marker files land on that tmpfs; the host's /var/log and /etc are untouched.
+_REPORT = r'''
 set -e
-mount -t tmpfs tmpfs /var/log
-while [ "$1" != "--" ]; do mount --bind "$1" "$2"; shift 2; done
-shift
 ( unset PATH; exec "$@" ) || echo "exit $?" >&2   # pppd gives hooks no PATH
 for f in /var/log/dialup-admin/sessions.log /var/log/admin-ran; do
   [ -e "$f" ] && { echo "== $f $(stat -c '%a %U:%G' "$f") $(stat -c '%a' "$(dirname "$f")")"; cat "$f"; }
@@ -114,20 +112,12 @@ true
 '''
 
 
-def private_mounts_work() -> bool:
-    """Whether run_private can work here (tests.support.ns.mount_ns_problem says why not)."""
-    from tests.support.ns import mount_ns_problem
-
-    return mount_ns_problem() is None
-
-
 def run_private(binds: list[tuple[Path, str]], argv: list[str], env: dict[str, str]) -> str:
     """Run ``argv`` with ``env`` only (as pppd runs hooks) in a private mount namespace; return
     what it left in /var/log: ``== PATH MODE OWNER DIRMODE`` then the file, per file."""
-    flat = [str(x) for src, dst in binds for x in (src, dst)]
     full = dict(env)
     full.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", _PRIVATE, "sh",
-                           *flat, "--", *argv], env=full, capture_output=True, timeout=60)
+    proc = subprocess.run(private_mounts(["sh", "-c", _REPORT, "sh", *argv], binds, tmpfs=["/var/log"]), env=full,
+                          capture_output=True, timeout=60)
     assert proc.returncode == 0 and not proc.stderr, proc.stderr.decode()
     return proc.stdout.decode()

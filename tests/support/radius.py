@@ -30,14 +30,10 @@ from types import TracebackType
 
 import pytest
 
+from tests.support.ns import private_mounts
+from tests.support.processes import stop_process
+
 STOCK = Path("/etc/freeradius/3.0")
-NAMESPACE_SCRIPT = """set -e
-r=$1; shift
-mount --bind "$r/etc/freeradius" /etc/freeradius
-mount --bind "$r/var/log/freeradius" /var/log/freeradius
-mount --bind "$r/run" /run
-exec "$@"
-"""
 
 
 def need_freeradius() -> None:
@@ -119,11 +115,11 @@ class Radiusd:
 
     def start(self, timeout: float = 60) -> Radiusd:
         self._namespace()
+        binds = [(self.root / d, f"/{d}") for d in ("etc/freeradius", "var/log/freeradius", "run")]
         with open(self.log, "ab") as out:
             # -P: a pid file even in the foreground, as the init's FreeRADIUS has one.
             self.proc = subprocess.Popen(
-                self.argv("unshare", "-m", "--propagation", "private", "/bin/sh", "-c", NAMESPACE_SCRIPT, "sh",
-                          str(self.root), "/usr/sbin/freeradius", "-f", "-P", "-l", "stdout"),
+                self.argv(*private_mounts(["/usr/sbin/freeradius", "-f", "-P", "-l", "stdout"], binds)),
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + timeout
         pidfile = self.root / "run/freeradius/freeradius.pid"
@@ -146,14 +142,8 @@ class Radiusd:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc, timeout=15)
 
     def restart(self) -> Radiusd:
         self.stop()
