@@ -22,6 +22,14 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def lock_dir(root: Path) -> Path:
+    """ROOT/var/lock, where UUCP lock files go."""
+    d = root / "var" / "lock"
+    d.mkdir(parents=True)
+    return d
+
+
+@pytest.fixture
 def run(root: Path) -> RunCli:
     """Run ``dialup-admin --root ROOT ARGS...`` in-process; returns click's Result."""
 

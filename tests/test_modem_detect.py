@@ -7,20 +7,11 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from dialup_admin.modem import detect
 from dialup_admin.modem.simulator import PhoneLine
 from dialup_admin.paths import Paths
 from tests.support.modem import garbage_port, live_lock, silent_port
 from tests.support.tool import RunCli
-
-
-@pytest.fixture
-def lock_dir(root: Path) -> Path:
-    d = root / "var" / "lock"
-    d.mkdir(parents=True)
-    return d
 
 
 def test_detect_finds_modems_among_bad_ports(run: RunCli, tmp_path: Path, root: Path, lock_dir: Path) -> None:

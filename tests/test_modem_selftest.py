@@ -16,13 +16,6 @@ from tests.support.tool import RunCli, run_tool
 
 
 @pytest.fixture
-def lock_dir(root: Path) -> Path:
-    d = root / "var" / "lock"
-    d.mkdir(parents=True)
-    return d
-
-
-@pytest.fixture
 def line(tmp_path: Path, lock_dir: Path) -> Iterator[PhoneLine]:
     with PhoneLine({"11": tmp_path / "ttyV0", "12": tmp_path / "ttyV1"}, ring_interval=0.2) as pl:
         yield pl
