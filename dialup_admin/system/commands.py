@@ -82,11 +82,14 @@ def require(program: str) -> str:
     return found
 
 
+How = Literal["run", "stream", "background", "spawn", "exec"]
+
+
 @dataclass(frozen=True)
 class Start:
-    """One program the tool starts: how (run, stream, background, spawn, exec), its argv, where."""
+    """One program the tool starts: how (which function of this module), its argv, where."""
 
-    how: str
+    how: How
     argv: tuple[str, ...]
     cwd: str | None = None
 
@@ -101,7 +104,7 @@ class Start:
 observers: list[Callable[[Start], None]] = []
 
 
-def _announce(how: str, argv: Sequence[str], cwd: str | Path | None = None) -> None:
+def _announce(how: How, argv: Sequence[str], cwd: str | Path | None = None) -> None:
     start = Start(how, tuple(argv), str(cwd) if cwd is not None else None)
     for observe in list(observers):
         observe(start)

@@ -23,10 +23,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dialup_admin.formats.pppd_log import LAB_HINT, Follower, KernelPpp
 from dialup_admin.paths import Paths
 from dialup_admin.system import commands, reading
+
+if TYPE_CHECKING:
+    import pexpect
 
 # --- kernel PPP ------------------------------------------------------------------------
 
@@ -147,10 +151,7 @@ def run_pppd(argv: Sequence[str], *, on_line: Echo, timeout: float = 180) -> Run
     return Run(status, f)
 
 
-def _stop_child(child: object) -> None:
-    import pexpect
-
-    assert isinstance(child, pexpect.spawn)
+def _stop_child(child: pexpect.spawn[str]) -> None:
     if child.isalive():
         child.kill(signal.SIGTERM)
         for _ in range(100):  # pppd hangs up the modem first: give it a few seconds
