@@ -55,7 +55,7 @@ def installed_version(package: str) -> str | None:
     """The version of ``package`` installed on this machine, or None."""
     try:
         proc = commands.run(["dpkg-query", "-W", "-f=${Status}\t${Version}", package], timeout=30, check=False)
-    except (OSError, UserError):  # not installed, or did not answer in time
+    except (OSError, UserError):  # no dpkg-query, or it did not answer in time
         return None
     status, _, version = proc.stdout.decode(errors="replace").partition("\t")
     if proc.returncode != 0 or not status.endswith(" installed") or not _VERSION_RE.match(version):
