@@ -1,7 +1,7 @@
 """Benchmark: the installed .deb's cold start, on Debian 12's own python3 and libraries.
 
 Builds the package (make deb), installs it with apt in a fresh Debian 12 chroot (the test
-suite's cached minbase tarball, tests/deb_helpers.py), and times there, each as a new
+suite's cached minbase tarball, tests/support/deb.py), and times there, each as a new
 process: `python3 -c 'import click'` (the floor any click tool pays), `dialup-admin --help`,
 `--version`, and one Tab (the completion call bash makes on every key press).
 Prints medians; asserts nothing. Needs root (chroot). Run: .venv/bin/python -m bench.deb_startup

@@ -5,7 +5,7 @@ what a dial-in server pays checking a caller locally (pppd's ``login``: one cryp
 the caller's password against /etc/shadow's SHA-512 hash).
 
 Real Debian FreeRADIUS 3.2 on a --root copy of its stock configuration, set up with
-``radius-server``, in a private network namespace (tests/radius_helpers.py). Bounded:
+``radius-server``, in a private network namespace (tests/support/radius.py). Bounded:
 at most LATENCY_COUNT sequential requests or LATENCY_SECONDS, and THROUGHPUT_COUNT
 requests through ``radclient -p`` (parallel) per size.
 
