@@ -34,7 +34,6 @@ CHAT = "/usr/sbin/chat"
 # What a modem answers when a call cannot go through, in the chat script's order:
 # chat exits with 4 + the index of the ABORT string it met.
 ABORTS = ("BUSY", "NO CARRIER", "NO DIALTONE", "NO ANSWER", "VOICE", "ERROR")
-PAP_HEADER = "# Secrets for authentication using PAP\n# client\tserver\tsecret\t\t\tIP addresses\n"
 
 _PEER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
@@ -181,15 +180,8 @@ def has_saved_secret(paths: Paths, client: Client) -> bool:
 # --- the plan ------------------------------------------------------------------------
 
 
-def _read(paths: Paths, system_path: str) -> bytes:
-    try:
-        return reading.read_bytes(paths.of(system_path))
-    except FileNotFoundError:
-        return b""
-
-
 def _block_body(paths: Paths, system_path: str) -> str:
-    body = managed.split(_read(paths, system_path), system_path, name=BLOCK, force=True).body
+    body = managed.split(reading.read_or_empty(paths.of(system_path)), system_path, name=BLOCK, force=True).body
     return body.decode(errors="replace") if body is not None else ""
 
 
@@ -210,17 +202,11 @@ def plan_client(paths: Paths, client: Client, secret: str | None, *, force: bool
     for path, text in render_files(client).items():
         plan.file(path, FileSpec(text))
 
-    options = "/etc/ppp/options"
-    old = _read(paths, options)
-    merged = managed.merge(old, render("client-options.j2").encode(), options, name=BLOCK, force=force)
-    real = paths.of(options)
-    plan.file(options, FileSpec(merged, mode=(real.stat().st_mode & 0o7777) if real.exists() else 0o644))
-
+    plan.block("/etc/ppp/options", BLOCK, render("client-options.j2").encode(), force=force)
     pap = "/etc/ppp/pap-secrets"
-    old = _read(paths, pap)
-    body = secrets_body(_block_body(paths, pap) if old else "", client.user, client.peer, secret)
-    merged = managed.merge(old or PAP_HEADER.encode(), body.encode(), pap, name=BLOCK, force=force)
-    plan.file(pap, FileSpec(merged, mode=0o600, redact=secrets.redact_line))
+    body = secrets_body(_block_body(paths, pap), client.user, client.peer, secret)
+    plan.block(pap, BLOCK, body.encode(), force=force, mode=0o600, redact=secrets.redact_line,
+               header=secrets.PAP_HEADER)
 
     state = load_state(paths)
     state.setdefault("peers", {})[client.peer] = asdict(client)

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialup_admin.core import mgetty_service, radius_nas, sessions, sharing
-from dialup_admin.core.accounts import ServiceAccounts, plan_service_accounts
+from dialup_admin.core.accounts import ServiceAccounts, plan_pap_file, plan_service_accounts
 from dialup_admin.core.plan import FileSpec, Plan
 from dialup_admin.core.state import load_server_json, server_to_json
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import inittab as inittab_fmt
-from dialup_admin.formats import managed, secrets
+from dialup_admin.formats import managed
 from dialup_admin.model import Server
 from dialup_admin.paths import Paths
 from dialup_admin.radius.nas import NasRadius
@@ -31,8 +31,6 @@ from dialup_admin.system.mgetty import MgettyLayout
 from dialup_admin.system import reading
 
 BLOCK = "server"
-ACCOUNTS_BLOCK = "accounts"  # the pap-secrets entries adduser manages
-PAP_HEADER = "# Secrets for authentication using PAP\n# client\tserver\tsecret\t\t\tIP addresses\n"
 
 
 DEFAULT_TOOL = "/usr/local/bin/dialup-admin"
@@ -72,13 +70,6 @@ def previous_pairs(paths: Paths) -> dict[str, tuple[ipaddress.IPv4Address, ipadd
     return out
 
 
-def _read(paths: Paths, system_path: str) -> bytes:
-    try:
-        return reading.read_bytes(paths.of(system_path))
-    except FileNotFoundError:
-        return b""
-
-
 def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
     """Build the plan that makes the target match ``server``; compare, do not change."""
     plan = Plan(paths, "setup-server")
@@ -103,7 +94,7 @@ def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
                                              mode=0o600))
 
     options_body = render("options.j2", mtu=opts.mtu, echo_interval=opts.echo_interval, echo_failure=opts.echo_failure)
-    _block(plan, "/etc/ppp/options", options_body.encode(), 0o644, opts.force)
+    plan.block("/etc/ppp/options", BLOCK, options_body.encode(), force=opts.force)
     for line in server.lines:
         tty_opts = render("options.tty.j2", line=line, dns=server.dns, proxyarp=opts.proxyarp,
                           radius=radius_nas.line_options(opts.radius, line.tty))
@@ -116,7 +107,7 @@ def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
 
     if opts.accounts is not None:
         plan_service_accounts(plan, opts.accounts)
-    _pap_secrets(plan, opts.force)
+    plan_pap_file(plan, opts.force)
     sessions.plan_hooks(plan, opts.force)
     sharing.plan_sharing(plan, server.pool, sharing.SharePlan(opts.share_internet, opts.init))
     radius_nas.plan_nas(plan, server, opts.radius, opts.pppd)
@@ -134,24 +125,6 @@ def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
     return plan
 
 
-def _block(plan: Plan, system_path: str, body: bytes, mode: int, force: bool) -> bool:
-    """Plan the file at ``system_path`` with our block set to ``body``, the rest untouched."""
-    real = plan.paths.of(system_path)
-    old = _read(plan.paths, system_path)
-    new = managed.merge(old, body, system_path, name=BLOCK, force=force)
-    keep_mode = (real.stat().st_mode & 0o7777) if real.exists() and mode != 0o600 else mode
-    return plan.file(system_path, FileSpec(new, mode=keep_mode))
-
-
-def _pap_secrets(plan: Plan, force: bool) -> None:
-    """Make sure pap-secrets exists, 0600, with our block; never touch the entries in it."""
-    path = "/etc/ppp/pap-secrets"
-    old = _read(plan.paths, path)
-    has_block = managed.split(old, path, name=ACCOUNTS_BLOCK, force=force).body is not None
-    new = old if has_block else managed.merge(old or PAP_HEADER.encode(), b"", path, name=ACCOUNTS_BLOCK, force=force)
-    plan.file(path, FileSpec(new, mode=0o600, redact=secrets.redact_line))
-
-
 def _service(plan: Plan, server: Server, opts: ServerOptions) -> None:
     """The inittab block or the units and their links; starting and stopping lines: core/mgetty_service.py."""
     mgetty = opts.mgetty.binary if opts.mgetty is not None else ""
@@ -162,11 +135,11 @@ def _service(plan: Plan, server: Server, opts: ServerOptions) -> None:
     removed = [t for t in previous if isinstance(t, str) and t not in ttys]
     if opts.init == "inittab":
         path = "/etc/inittab"
-        old = _read(plan.paths, path)
+        old = reading.read_or_empty(plan.paths.of(path))
         outside = managed.split(old, path, name=BLOCK, force=opts.force).outside
         inittab_fmt.check_conflicts(outside, server.lines, path)
         body = render("inittab.j2", lines=server.lines, mgetty=mgetty, tool=opts.tool).encode()
-        changed = _block(plan, path, body, 0o644, opts.force)
+        changed = plan.block(path, BLOCK, body, force=opts.force)
         mgetty_service.plan_inittab(plan, lines, removed, opts.mgetty, changed)
     elif opts.init == "systemd":
         # Each line's unit is wanted by its target; a line that changed kind or left loses the other link.
