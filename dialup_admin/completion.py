@@ -97,7 +97,7 @@ def dialin_users(paths: Paths) -> list[str]:
     from dialup_admin.formats import secrets
 
     try:
-        parsed = secrets.parse(reading.read_bytes(paths.of("/etc/ppp/pap-secrets")))
+        parsed = secrets.parse(reading.read_bytes(paths.pap_secrets))
     except (OSError, UserError):
         return _ppp_members(paths)
     names = {e.client for e in parsed.entries if e.secret != secrets.DENY_SECRET}

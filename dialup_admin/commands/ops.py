@@ -16,7 +16,7 @@ from dialup_admin.core import sessions as sessions_core
 from dialup_admin.core.state import load_server_json
 from dialup_admin.errors import UserError
 from dialup_admin.model import tty_name
-from dialup_admin.paths import Paths
+from dialup_admin.paths import RADIUS_STATE, Paths
 from dialup_admin.system import journal
 from dialup_admin.system import mgetty as mgetty_sys
 
@@ -44,7 +44,7 @@ def doctor(app: AppContext) -> None:
       dialup-admin --root /srv/img doctor --json
     """
     target = doctor_core.Target.load(app.paths)
-    radius_only = target.state is None and target.read("/etc/dialup-admin/radius.json") is not None
+    radius_only = target.state is None and target.read(RADIUS_STATE) is not None
     findings = doctor_core.run_checks(target, (doctor_core.check_radius,) if radius_only else doctor_core.CHECKS)
     level = doctor_core.worst(findings)
     if app.json:

@@ -54,13 +54,12 @@ from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import managed
 from dialup_admin.formats import secrets as fmt
 from dialup_admin.model import Server, ipv4
-from dialup_admin.paths import Paths
+from dialup_admin.paths import CHAP_SECRETS, PAP_SECRETS, Paths
 from dialup_admin.system import accounts as sysacc
 from dialup_admin.system import reading
 
 BLOCK = "accounts"  # our block in pap-secrets: setup-server adds it empty, adduser fills it
-PAP = "/etc/ppp/pap-secrets"
-CHAP = "/etc/ppp/chap-secrets"
+PAP, CHAP = PAP_SECRETS, CHAP_SECRETS
 PPP_GROUP = "ppp"
 PPP_USER = "ppp"
 FAX_USER = "fax"

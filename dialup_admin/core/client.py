@@ -23,7 +23,7 @@ from dialup_admin.core.plan import FileSpec, Plan
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import managed, secrets
 from dialup_admin.model import not_serial, speed as check_speed
-from dialup_admin.paths import Paths
+from dialup_admin.paths import CLIENT_STATE, PAP_SECRETS, PPP_OPTIONS, Paths
 from dialup_admin.render import render
 from dialup_admin.system import reading
 
@@ -173,7 +173,7 @@ def secrets_body(old_body: str, user: str, peer: str, secret: str | None) -> str
 
 def has_saved_secret(paths: Paths, client: Client) -> bool:
     """Whether pap-secrets already holds a password for this connection and user."""
-    entries = secrets.parse(_block_body(paths, "/etc/ppp/pap-secrets").encode()).entries
+    entries = secrets.parse(_block_body(paths, PAP_SECRETS).encode()).entries
     return any(e.server == client.peer and e.client == client.user for e in entries)
 
 
@@ -202,16 +202,15 @@ def plan_client(paths: Paths, client: Client, secret: str | None, *, force: bool
     for path, text in render_files(client).items():
         plan.file(path, FileSpec(text))
 
-    plan.block("/etc/ppp/options", BLOCK, render("client-options.j2").encode(), force=force)
-    pap = "/etc/ppp/pap-secrets"
-    body = secrets_body(_block_body(paths, pap), client.user, client.peer, secret)
-    plan.block(pap, BLOCK, body.encode(), force=force, mode=0o600, redact=secrets.redact_line,
+    plan.block(PPP_OPTIONS, BLOCK, render("client-options.j2").encode(), force=force)
+    body = secrets_body(_block_body(paths, PAP_SECRETS), client.user, client.peer, secret)
+    plan.block(PAP_SECRETS, BLOCK, body.encode(), force=force, mode=0o600, redact=secrets.redact_line,
                header=secrets.PAP_HEADER)
 
     state = load_state(paths)
     state.setdefault("peers", {})[client.peer] = asdict(client)
     state["default"] = state.get("default") or client.peer
-    plan.file("/etc/dialup-admin/client.json", FileSpec(json.dumps(state, indent=2, sort_keys=True) + "\n"))
+    plan.file(CLIENT_STATE, FileSpec(json.dumps(state, indent=2, sort_keys=True) + "\n"))
     if paths.is_host and not paths.of(client.device).exists():
         plan.notes.append(f"{client.device} does not exist now: plug the modem in before dialing (dmesg | grep tty)")
     return plan

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dialup_admin.core.direct import VOICE_RECORD
 from dialup_admin.core.doctor import ERROR, OK, WARNING, Finding, Target
 from dialup_admin.formats import inittab as inittab_fmt
+from dialup_admin.paths import INITTAB
 from dialup_admin.system.procs import Proc
 
 
@@ -36,7 +38,7 @@ def check(t: Target) -> list[Finding]:
     init = state.get("init")
     direct = state.get("direct") if isinstance(state.get("direct"), dict) else {}
     tone_on = not isinstance(direct, dict) or direct.get("dial_tone", "350+440") is not None
-    entries = inittab_fmt.entries(t.read("/etc/inittab") or b"")
+    entries = inittab_fmt.entries(t.read(INITTAB) or b"")
     for tty in t.direct_ttys:
         unit = f"dialup-answer@{tty}.service"
         if init == "inittab" and not any(e.action == "respawn" and "answer" in e.process.split()
@@ -84,7 +86,7 @@ def check(t: Target) -> list[Finding]:
 
 def voice_record(t: Target, tty: str) -> dict[str, Any] | None:
     """What ``test-modem --voice`` last recorded about ``tty``'s modem."""
-    data = t.read(f"/var/lib/dialup-admin/voice-{tty}.json")
+    data = t.read(VOICE_RECORD.format(tty=tty))
     try:
         rec = json.loads(data) if data is not None else None
     except ValueError:

@@ -33,8 +33,7 @@ from dialup_admin.core.plan import FileSpec, Plan, RunCommand
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import managed
 from dialup_admin.model import ipv4
-from dialup_admin.paths import CONFIG_DIR as TOOL_CONFIG_DIR
-from dialup_admin.paths import Paths
+from dialup_admin.paths import RADIUS_STATE, Paths
 from dialup_admin.radius import model as rmodel
 from dialup_admin.radius import users as ufmt
 from dialup_admin.render import render
@@ -42,7 +41,7 @@ from dialup_admin.system import freeradius as fr
 from dialup_admin.system.secretfile import read_secret_file
 from dialup_admin.system import reading
 
-STATE = f"{TOOL_CONFIG_DIR}/radius.json"
+STATE = RADIUS_STATE
 SITE = fr.conf("sites-available/dialup-admin")
 SITE_LINK = fr.conf("sites-enabled/dialup-admin")
 MODULE = fr.conf("mods-available/dialup-admin")

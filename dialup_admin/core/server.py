@@ -24,7 +24,7 @@ from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import inittab as inittab_fmt
 from dialup_admin.formats import managed
 from dialup_admin.model import Server
-from dialup_admin.paths import Paths
+from dialup_admin.paths import INITTAB, PPP_OPTIONS, SERVER_STATE, SYSTEMD_DIR, Paths, tty_options
 from dialup_admin.radius.nas import NasRadius
 from dialup_admin.render import render
 from dialup_admin.system.mgetty import MgettyLayout
@@ -35,7 +35,7 @@ BLOCK = "server"
 
 DEFAULT_TOOL = "/usr/local/bin/dialup-admin"
 ANSWER_UNIT = "dialup-answer@.service"
-ANSWER_WANTS = "/etc/systemd/system/multi-user.target.wants"
+ANSWER_WANTS = f"{SYSTEMD_DIR}/multi-user.target.wants"
 
 
 @dataclass(frozen=True)
@@ -94,16 +94,16 @@ def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
                                              mode=0o600))
 
     options_body = render("options.j2", mtu=opts.mtu, echo_interval=opts.echo_interval, echo_failure=opts.echo_failure)
-    plan.block("/etc/ppp/options", BLOCK, options_body.encode(), force=opts.force)
+    plan.block(PPP_OPTIONS, BLOCK, options_body.encode(), force=opts.force)
     for line in server.lines:
         tty_opts = render("options.tty.j2", line=line, dns=server.dns, proxyarp=opts.proxyarp,
                           radius=radius_nas.line_options(opts.radius, line.tty))
-        plan.file(f"/etc/ppp/options.{line.tty}", FileSpec(tty_opts))
+        plan.file(tty_options(line.tty), FileSpec(tty_opts))
     previous = load_server_json(paths) or {}
     for old in previous.get("lines", []):
         tty = old.get("tty")
         if isinstance(tty, str) and tty not in {ln.tty for ln in server.lines}:
-            plan.remove(f"/etc/ppp/options.{tty}")
+            plan.remove(tty_options(tty))
 
     if opts.accounts is not None:
         plan_service_accounts(plan, opts.accounts)
@@ -121,7 +121,7 @@ def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
     if server.direct_lines:
         extra["answer_command"] = opts.tool
         extra["answer_pppd"] = radius_nas.pppd_for_login(opts.radius, opts.pppd)  # RADIUS fallback: its wrapper
-    plan.file("/etc/dialup-admin/server.json", FileSpec(server_to_json(server, extra)))
+    plan.file(SERVER_STATE, FileSpec(server_to_json(server, extra)))
     return plan
 
 
@@ -134,7 +134,7 @@ def _service(plan: Plan, server: Server, opts: ServerOptions) -> None:
     previous = [d.get("tty") for d in (load_server_json(plan.paths) or {}).get("lines", [])]
     removed = [t for t in previous if isinstance(t, str) and t not in ttys]
     if opts.init == "inittab":
-        path = "/etc/inittab"
+        path = INITTAB
         old = reading.read_or_empty(plan.paths.of(path))
         outside = managed.split(old, path, name=BLOCK, force=opts.force).outside
         inittab_fmt.check_conflicts(outside, server.lines, path)
@@ -143,12 +143,12 @@ def _service(plan: Plan, server: Server, opts: ServerOptions) -> None:
         mgetty_service.plan_inittab(plan, lines, removed, opts.mgetty, changed)
     elif opts.init == "systemd":
         # Each line's unit is wanted by its target; a line that changed kind or left loses the other link.
-        units = (("mgetty@.service", "/etc/systemd/system/getty.target.wants", mg_lines, {"mgetty": mgetty}),
+        units = (("mgetty@.service", f"{SYSTEMD_DIR}/getty.target.wants", mg_lines, {"mgetty": mgetty}),
                  (ANSWER_UNIT, ANSWER_WANTS, direct_lines, {"tool": opts.tool}))
         changed = False
         stale = [mgetty_service.LineUnit.of(tty, direct) for tty in removed for direct in (False, True)]
         for name, wants, kind_lines, values in units:
-            unit = f"/etc/systemd/system/{name}"
+            unit = f"{SYSTEMD_DIR}/{name}"
             if kind_lines:
                 changed = plan.file(unit, FileSpec(render(f"{name}.j2", **values))) or changed
             prefix = name.split("@")[0]
