@@ -64,6 +64,19 @@ def get_password(app: AppContext, name: str, from_stdin: bool, generate: bool, a
     return password, False
 
 
+def say_done(app: AppContext, data: dict[str, Any], done: str, password: str, generated: bool, *,
+             shown_once: bool = True) -> None:
+    """What adduser and passwd print once applied: ``data`` as JSON (with a generated password),
+    the ``done`` line, and a generated password for people, shown this once."""
+    if app.json:
+        app.emit_json({**data, **({"password": password} if generated else {})})
+    app.say(done)
+    if generated and not app.json:
+        click.echo(f"Password for {data['user']}: {password}")
+        if shown_once:
+            app.say("(shown once: note it now)")
+
+
 def run_plan(app: AppContext, plan: Plan) -> bool:
     """Show the plan; apply it unless --dry-run. Returns whether it was applied."""
     display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
@@ -126,15 +139,9 @@ def adduser(app: AppContext, name: str, ip: str | None, uid: int | None, force: 
     users = {u.name: u for u in sysacc.read_passwd(app.paths)}
     uid_now = users[name].uid if name in users else None
     where = f", static address {req.ip}" if req.ip else ""
-    if app.json:
-        data: dict[str, Any] = {"user": name, "uid": uid_now, "ip": str(req.ip) if req.ip else None}
-        if generated:
-            data["password"] = password
-        app.emit_json(data)
-    app.say(f"Dial-in user {name} ready (uid {uid_now}{where}); undo with: dialup-admin deluser {name}")
-    if generated and not app.json:
-        click.echo(f"Password for {name}: {password}")
-        app.say("(shown once: note it now)")
+    say_done(app, {"user": name, "uid": uid_now, "ip": str(req.ip) if req.ip else None},
+             f"Dial-in user {name} ready (uid {uid_now}{where}); undo with: dialup-admin deluser {name}",
+             password, generated)
 
 
 @click.command("passwd")
@@ -164,11 +171,7 @@ def passwd(app: AppContext, name: str, radius: bool, password_stdin: bool, gener
     plan = core.plan_passwd(acc, name, password)
     if not run_plan(app, plan):
         return
-    if app.json:
-        app.emit_json({"user": name, **({"password": password} if generated else {})})
-    app.say(f"Password of {name} changed.")
-    if generated and not app.json:
-        click.echo(f"Password for {name}: {password}")
+    say_done(app, {"user": name}, f"Password of {name} changed.", password, generated, shown_once=False)
 
 
 @click.command("deluser")
@@ -221,9 +224,7 @@ def users(app: AppContext, radius: bool) -> None:
     for r in rows:
         table.append((r.name, "-" if r.uid is None else str(r.uid), r.ip or "-", "yes" if r.in_passwd else "no",
                       "yes" if r.in_pap else "no", r.password, "; ".join(r.problems) or "-"))
-    widths = [max(len(row[i]) for row in table) for i in range(6)]
-    for row in table:
-        app.say("  ".join(c.ljust(w) for c, w in zip(row[:6], widths)) + "  " + row[6])
+    app.say_table(table)
     if not rows:
         app.say("(no dial-in users)")
     for g in general:

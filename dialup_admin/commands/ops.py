@@ -93,9 +93,7 @@ def sessions(app: AppContext, active: bool, radius: bool) -> None:
         start = dt.datetime.fromtimestamp(s.start).strftime("%Y-%m-%d %H:%M:%S") if s.start else "-"
         rows.append((s.user, s.tty, start, sessions_core.human_duration(s.duration), s.remote,
                      sessions_core.human_bytes(s.bytes_in), sessions_core.human_bytes(s.bytes_out), s.state))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        app.say("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    app.say_table(rows)
 
 
 def radius_sessions(app: AppContext, active: bool) -> None:
@@ -117,9 +115,7 @@ def radius_sessions(app: AppContext, active: bool) -> None:
         state = f"{c.state} ({c.cause})" if c.cause else c.state
         rows.append((c.user, c.nas, c.line, start, sessions_core.human_duration(c.duration), c.address,
                      sessions_core.human_bytes(c.bytes_in), sessions_core.human_bytes(c.bytes_out), state))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        app.say("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    app.say_table(rows)
 
 
 def mgetty_log_path(paths: Paths, tty: str) -> str:

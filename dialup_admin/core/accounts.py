@@ -48,7 +48,7 @@ import re
 import secrets as random_secrets
 from dataclasses import dataclass, field
 
-from dialup_admin.core.plan import FileSpec, Plan, RunCommand
+from dialup_admin.core.plan import Plan, RunCommand
 from dialup_admin.core.state import load_server
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import managed
