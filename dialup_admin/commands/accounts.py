@@ -11,7 +11,7 @@ import click
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import accounts as core
 from dialup_admin.core.accounts_report import report
-from dialup_admin.core.plan import Plan, apply, display
+from dialup_admin.commands.plans import run_plan
 from dialup_admin.commands.prompts import ask_new_secret
 from dialup_admin.completion import complete_user
 from dialup_admin.errors import BadInput, UserError
@@ -75,17 +75,6 @@ def say_done(app: AppContext, data: dict[str, Any], done: str, password: str, ge
         click.echo(f"Password for {data['user']}: {password}")
         if shown_once:
             app.say("(shown once: note it now)")
-
-
-def run_plan(app: AppContext, plan: Plan) -> bool:
-    """Show the plan; apply it unless --dry-run. Returns whether it was applied."""
-    display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
-    if app.dry_run or not plan:
-        return False
-    apply(plan, echo=lambda s: app.say(f"  {s}"))
-    for n in plan.notes:
-        app.say(f"  note: {n}")
-    return True
 
 
 @click.command("adduser")

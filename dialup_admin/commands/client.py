@@ -7,11 +7,11 @@ import sys
 import click
 
 from dialup_admin.clitypes import seconds
+from dialup_admin.commands.plans import run_plan
 from dialup_admin.commands.prompts import ask_new_secret
 from dialup_admin.completion import complete_port
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import client as core
-from dialup_admin.core.plan import apply, display
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.model import SPEEDS
 
@@ -94,10 +94,8 @@ def setup_client(
     app.require_root("setup-client")
     secret = _read_password(app, c, password_stdin, new_password)
     plan = core.plan_client(app.paths, c, secret, force=force)
-    display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
-    if app.dry_run or not plan:
+    if not run_plan(app, plan, notes=False):
         return
-    apply(plan, echo=lambda s: app.say(f"  {s}"))
     app.say(f"Client set up: {len(plan.actions)} change(s) applied; undo with: dialup-admin rollback")
     app.say(f"  dial {c.number} on {c.device} as {c.user}: dialup-admin dial"
             + ("" if c.peer == core.DEFAULT_PEER else f" --peer {c.peer}"))

@@ -11,7 +11,7 @@ import click
 
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import radius_server as core
-from dialup_admin.commands.accounts import run_plan
+from dialup_admin.commands.plans import run_plan
 from dialup_admin.radius import model as rmodel
 from dialup_admin.radius.crypt import sha512_crypt
 from dialup_admin.system import freeradius as fr

@@ -12,8 +12,9 @@ from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import radius_nas, sharing
 from dialup_admin.core import rollback as rollback_core
 from dialup_admin.core.accounts import ServiceAccounts, static_addresses, statics_outside
-from dialup_admin.core.plan import Plan, apply, display
+from dialup_admin.core.plan import Plan
 from dialup_admin.commands.direct import setup_options as direct_options
+from dialup_admin.commands.plans import run_plan
 from dialup_admin.core import direct as direct_core
 from dialup_admin.core.server import ServerOptions, check_ttys_exist, plan_server, previous_pairs
 from dialup_admin.errors import UserError
@@ -163,11 +164,8 @@ def setup_server(
                            accounts=accounts, nas=nas)
     plan = plan_server(app.paths, server, opts)
     plan.notes.extend(statics_outside(app.paths, server.pool))  # a new --pool: users' own addresses stay where they were
-    display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
-    if app.dry_run or not plan:
-        return
-    apply(plan, echo=lambda s: app.say(f"  {s}"))
-    _say_applied(app, plan, server, nas)
+    if run_plan(app, plan, notes=False):
+        _say_applied(app, plan, server, nas)
 
 
 @dataclass(frozen=True)
