@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from dialup_admin.core.plan import FileSpec, Plan
+from dialup_admin.core.state import BadRecord, read_record
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import managed, secrets
 from dialup_admin.model import not_serial, speed as check_speed
@@ -224,15 +225,11 @@ def load_state(paths: Paths) -> dict[str, Any]:
     where = paths.system(paths.client_state)
     fix = f"move it aside (mv {where} {where}.bad) and rerun dialup-admin setup-client"
     try:
-        raw = reading.read_bytes(paths.client_state)
-    except (FileNotFoundError, NotADirectoryError):
+        data = read_record(paths.client_state)
+    except BadRecord as exc:
+        raise UserError(f"{where} {exc.problem}: {fix}") from None
+    if data is None:
         return {}
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError):
-        raise UserError(f"{where} is not valid JSON: {fix}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{where} is damaged (not a JSON object): {fix}")
     peers = data.get("peers", {})
     if not isinstance(peers, dict) or not all(isinstance(v, dict) for v in peers.values()):
         raise UserError(f"{where} is damaged (peers is not an object of connections): {fix}")

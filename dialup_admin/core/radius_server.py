@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialup_admin.core.plan import FileSpec, Plan, RunCommand
+from dialup_admin.core.state import BadRecord, read_record
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import managed
 from dialup_admin.model import ipv4
@@ -63,14 +64,9 @@ def require_freeradius(paths: Paths) -> None:
 
 def load_state(paths: Paths) -> dict[str, Any] | None:
     try:
-        data: dict[str, Any] = json.loads(reading.read_bytes(paths.of(STATE)))
-    except FileNotFoundError:
-        return None
-    except (ValueError, RecursionError):
-        raise UserError(f"{STATE} is not valid JSON; rerun dialup-admin radius-server") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{STATE} is damaged (not a JSON object); rerun dialup-admin radius-server")
-    return data
+        return read_record(paths.of(STATE))
+    except BadRecord as exc:
+        raise UserError(f"{STATE} {exc.problem}; rerun dialup-admin radius-server") from None
 
 
 def require_state(paths: Paths) -> dict[str, Any]:
