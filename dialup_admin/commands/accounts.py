@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -12,7 +11,7 @@ from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import accounts as core
 from dialup_admin.core.accounts_report import report
 from dialup_admin.commands.plans import run_plan
-from dialup_admin.commands.prompts import ask_new_secret
+from dialup_admin.commands.prompts import ask_new_secret, stdin_line
 from dialup_admin.completion import complete_user
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.system import accounts as sysacc
@@ -43,14 +42,7 @@ def get_password(app: AppContext, name: str, from_stdin: bool, generate: bool, a
     if generate:
         return core.generate_password(), True
     if from_stdin:
-        # Bytes, not text: text mode would end the line at a lone CR and silently drop the rest.
-        raw = sys.stdin.buffer.readline()
-        raw = raw[:-1] if raw.endswith(b"\n") else raw
-        raw = raw[:-1] if raw.endswith(b"\r") else raw
-        try:
-            password = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadInput("--password-stdin: the password is not valid UTF-8") from None
+        password = stdin_line().removesuffix("\r")  # a line from Windows
         if password == "":
             raise BadInput("--password-stdin: no password on standard input")
     elif app.dry_run:

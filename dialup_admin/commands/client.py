@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from dialup_admin.clitypes import seconds
 from dialup_admin.commands.plans import run_plan
-from dialup_admin.commands.prompts import ask_new_secret
+from dialup_admin.commands.prompts import ask_new_secret, stdin_line
 from dialup_admin.completion import complete_port
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import client as core
@@ -21,13 +19,7 @@ PLACEHOLDER = "********"  # what a --dry-run plans with instead of asking for th
 def _read_password(app: AppContext, c: core.Client, from_stdin: bool, new: bool) -> str | None:
     """The PAP password: stdin, or kept from pap-secrets, or asked twice (hidden). Never argv."""
     if from_stdin:
-        raw = sys.stdin.buffer.readline()  # bytes: text mode fails on a non-UTF-8 byte with a traceback
-        raw = raw[:-1] if raw.endswith(b"\n") else raw
-        try:
-            data = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadInput("--password-stdin: the password is not valid UTF-8") from None
-        return core.password(data)
+        return core.password(stdin_line())
     if not new and core.has_saved_secret(app.paths, c):
         app.say(f"Keeping the saved password of {c.user} for {c.peer} (--new-password to change it).")
         return None
