@@ -13,7 +13,7 @@ from typing import Any
 from dialup_admin.core.direct import VOICE_RECORD
 from dialup_admin.core.doctor import ERROR, OK, WARNING, Finding, Target
 from dialup_admin.formats import inittab as inittab_fmt
-from dialup_admin.paths import INITTAB
+from dialup_admin.paths import INITTAB, SYSTEMD_DIR
 from dialup_admin.system.procs import Proc
 
 
@@ -43,9 +43,9 @@ def check(t: Target) -> list[Finding]:
         unit = f"dialup-answer@{tty}.service"
         if init == "inittab" and not any(e.action == "respawn" and "answer" in e.process.split()
                                          and tty in e.process.split() for e in entries):
-            out.append(Finding("answer-service", ERROR, f"/etc/inittab has no answer respawn line for {tty}",
+            out.append(Finding("answer-service", ERROR, f"{INITTAB} has no answer respawn line for {tty}",
                                "rerun dialup-admin setup-server, then telinit q"))
-        elif init == "systemd" and not t.paths.node(f"/etc/systemd/system/multi-user.target.wants/{unit}").is_symlink():
+        elif init == "systemd" and not t.paths.node(f"{SYSTEMD_DIR}/multi-user.target.wants/{unit}").is_symlink():
             out.append(Finding("answer-service", ERROR, f"{unit} is not enabled", f"systemctl enable --now {unit}"))
         elif init not in ("inittab", "systemd"):
             out.append(Finding("answer-service", WARNING, f"nothing keeps answer running on {tty} (--init none)",
