@@ -18,6 +18,7 @@ import pytest
 from conftest import RunCli, run_tool, snapshot
 from dialup_admin.core import doctor
 from dialup_admin.paths import Paths
+from dialup_admin.system.probe import Probe
 from ops_helpers import MGETTY_PID, doctor_json, fake_process, fake_routes, fake_udp, healthy_tree, problems
 
 Breaker = Callable[[Path], None]
@@ -357,7 +358,7 @@ def test_pool_inside_lan_with_proxyarp_is_fine(root: Path, run: RunCli) -> None:
     assert ("address-pool", "error") not in problems(data)
 
 
-class FakeProbe(doctor.Probe):
+class FakeProbe(Probe):
     def __init__(self, table: str | None = "", ruleset: str | None = "", dns: bool | None = None) -> None:
         self.table, self.ruleset, self.dns = table, ruleset, dns
 
