@@ -28,7 +28,7 @@ from pathlib import Path
 
 from dialup_admin.errors import UserError
 from dialup_admin.paths import Paths
-from dialup_admin.system import reading
+from dialup_admin.system import files, reading
 
 # pppd(8), EXIT STATUS: number -> what it means for someone dialing out.
 EXIT_STATUS: dict[int, str] = {
@@ -495,12 +495,11 @@ class DialRecord:
         return paths.state_dir / f"dial-{peer}.json"
 
     def save(self, paths: Paths) -> None:
-        """Write ``/var/lib/dialup-admin/dial-PEER.json`` (creates the state directory)."""
+        """Write ``/var/lib/dialup-admin/dial-PEER.json`` atomically, mode 0644 (creates the state directory)."""
         p = self.path(paths, self.peer)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, p)
+        files.ensure_dir(p.parent)
+        data = json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        files.atomic_write(p, data.encode(), 0o644, os.geteuid(), os.getegid())
 
     @classmethod
     def load(cls, paths: Paths, peer: str) -> DialRecord | None:
