@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 
 from dialup_admin.core import pap_rules, sessions, sharing
 from dialup_admin.core.direct_doctor import check_direct
-from dialup_admin.core.radius_doctor import check_radius
 from dialup_admin.core.findings import ERROR, LEVELS, OK, WARNING, Finding, Target, ok
+from dialup_admin.core.radius_doctor import check_radius
 from dialup_admin.formats import inittab as inittab_fmt
 from dialup_admin.formats import managed, mgetty_conf, ppp_options, uucp_lock
 from dialup_admin.formats import secrets as secrets_fmt

@@ -50,20 +50,25 @@ def _known(f: Facts, client: str) -> bool:
     return f.accounts is not None and client in f.accounts
 
 
-ALWAYS = {True: NOTE, False: NOTE, None: NOTE}
+_NOTE = {True: NOTE, False: NOTE, None: NOTE}  # listed by users; never one of doctor's findings
 
 RULES: tuple[Rule, ...] = (
     # pppd's login check refuses a caller with no account; without login pppd does not look.
     Rule("secret-no-account", lambda e, f: f.accounts is not None and e.client != fmt.WILD and not _known(f, e.client),
          {True: ERROR, None: NOTE}),
-    Rule("not-dialin", lambda e, f: f.dialin is not None and _known(f, e.client) and e.client not in f.dialin, ALWAYS),
+    # An account outside the ppp group dials in all the same: pppd does not look at groups.
+    Rule("not-dialin", lambda e, f: f.dialin is not None and _known(f, e.client) and e.client not in f.dialin, _NOTE),
     # Without login an empty secret takes any password: an open door.
     Rule("secret-empty", lambda e, f: e.secret == "", {True: NOTE, False: ERROR, None: NOTE}),
+    # A second copy of the password, to keep in step, and a plain-text check without login.
     Rule("secret-clear", lambda e, f: e.secret not in ("", fmt.LOGIN_SECRET) and not e.secret.startswith("@/"),
-         ALWAYS),
-    Rule("secret-options", lambda e, f: bool(e.options), ALWAYS),
+         _NOTE),
+    # Options after "--" are applied with root's privilege.
+    Rule("secret-options", lambda e, f: bool(e.options), _NOTE),
     Rule("secret-wildcard", lambda e, f: e.client == fmt.WILD, {True: WARNING, False: WARNING, None: WARNING}),
 )
+# Under login a system account's password is the system one: any it has lets its holder dial in.
+SYSTEM_ACCOUNT_LEVELS: Mapping[bool | None, str] = {True: ERROR}
 
 
 def issues(entry: fmt.Entry, facts: Facts, rules: Iterable[str] | None = None) -> list[Issue]:
@@ -71,15 +76,17 @@ def issues(entry: fmt.Entry, facts: Facts, rules: Iterable[str] | None = None) -
     entry (``NAME * "*" -``) lets nobody in and has none."""
     if entry.is_deny:
         return []
-    wanted = RULES if rules is None else [r for r in RULES if r.name in set(rules)]
+    names = None if rules is None else set(rules)
+    wanted = [r for r in RULES if names is None or r.name in names]
     return [Issue(r.name, r.levels[facts.login], entry) for r in wanted
             if facts.login in r.levels and r.applies(entry, facts)]
 
 
 def system_accounts(entries: Sequence[fmt.Entry], facts: Facts, locked: Callable[[str], bool]) -> list[Issue]:
-    """System accounts (uid up to 999, password not locked) that pap-secrets lets dial in: under
-    ``login`` their password is the system one. Lowest uid first."""
-    if not facts.login or not facts.accounts:
+    """System accounts (uid up to 999, password not locked) that pap-secrets lets dial in, at
+    :data:`SYSTEM_ACCOUNT_LEVELS`. Lowest uid first."""
+    level = SYSTEM_ACCOUNT_LEVELS.get(facts.login)
+    if level is None or not facts.accounts:
         return []
     out = []
     for name, uid in sorted(facts.accounts.items(), key=lambda kv: kv[1]):
@@ -87,5 +94,5 @@ def system_accounts(entries: Sequence[fmt.Entry], facts: Facts, locked: Callable
             continue
         e = fmt.lookup(entries, name, None)
         if e is not None and not e.is_deny:
-            out.append(Issue("system-account", ERROR, e, name, uid))
+            out.append(Issue("system-account", level, e, name, uid))
     return out
