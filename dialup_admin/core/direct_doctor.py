@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dialup_admin.core.direct import VOICE_RECORD
 from dialup_admin.core.findings import ERROR, OK, WARNING, Finding, Target
 from dialup_admin.formats import inittab as inittab_fmt
 from dialup_admin.formats import uucp_lock
+from dialup_admin.paths import INITTAB, SYSTEMD_DIR
 
 
 def check_direct(t: Target) -> list[Finding]:
@@ -23,7 +25,7 @@ def check_direct(t: Target) -> list[Finding]:
     state = t.state or {}
     direct = state.get("direct") if isinstance(state.get("direct"), dict) else {}
     tone_on = not isinstance(direct, dict) or direct.get("dial_tone", "350+440") is not None
-    entries = inittab_fmt.entries(t.read("/etc/inittab") or b"")
+    entries = inittab_fmt.entries(t.read(INITTAB) or b"")
     for tty in t.direct_ttys:
         out.append(_service(t, tty, state.get("init"), entries))
         if t.procs is not None:
@@ -37,9 +39,9 @@ def _service(t: Target, tty: str, init: object, entries: list[inittab_fmt.Entry]
     unit = f"dialup-answer@{tty}.service"
     if init == "inittab" and not any(e.action == "respawn" and "answer" in e.process.split()
                                      and tty in e.process.split() for e in entries):
-        return Finding("answer-service", ERROR, f"/etc/inittab has no answer respawn line for {tty}",
+        return Finding("answer-service", ERROR, f"{INITTAB} has no answer respawn line for {tty}",
                        "rerun dialup-admin setup-server, then telinit q")
-    if init == "systemd" and not t.is_link(f"/etc/systemd/system/multi-user.target.wants/{unit}"):
+    if init == "systemd" and not t.is_link(f"{SYSTEMD_DIR}/multi-user.target.wants/{unit}"):
         return Finding("answer-service", ERROR, f"{unit} is not enabled", f"systemctl enable --now {unit}")
     if init not in ("inittab", "systemd"):
         return Finding("answer-service", WARNING, f"nothing keeps answer running on {tty} (--init none)",
@@ -88,7 +90,7 @@ def _voice(t: Target, tty: str, tone_on: bool) -> Finding:
 
 def voice_record(t: Target, tty: str) -> dict[str, Any] | None:
     """What ``test-modem --voice`` last recorded about ``tty``'s modem."""
-    data = t.read(f"/var/lib/dialup-admin/voice-{tty}.json")
+    data = t.read(VOICE_RECORD.format(tty=tty))
     try:
         rec = json.loads(data) if data is not None else None
     except ValueError:

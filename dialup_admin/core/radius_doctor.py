@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dialup_admin.core.findings import ERROR, OK, WARNING, Finding, Target
 from dialup_admin.formats import ppp_options
+from dialup_admin.paths import tty_options
 from dialup_admin.radius import nas as nasfmt
 from dialup_admin.system import freeradius as fr
 from dialup_admin.system import radius_probe
@@ -64,7 +65,7 @@ def check_config(t: Target, radius: dict[str, object]) -> list[Finding]:
         out.append(Finding("radius-config", ERROR, "pppd's radius.so is not installed", "apt-get install ppp"))
     wrapped = radius.get("fallback") == "local"
     for tty in t.ttys:
-        path = f"{nasfmt.DIR}/options.{tty}" if wrapped else f"/etc/ppp/options.{tty}"
+        path = f"{nasfmt.DIR}/options.{tty}" if wrapped else tty_options(tty)
         if ["plugin", nasfmt.PLUGIN] not in ppp_options.lines(t.read(path) or b""):
             out.append(Finding("radius-config", ERROR, f"{path} does not load radius.so: callers on {tty} are checked "
                                "by pap-secrets, not RADIUS", "rerun dialup-admin setup-server"))

@@ -49,10 +49,7 @@ NO_SHELL = "/bin/false"
 
 def _text(paths: Paths, system_path: str) -> str:
     """The target's ``system_path`` as text; empty when it is not there."""
-    try:
-        return reading.read_text(paths.of(system_path))
-    except FileNotFoundError:
-        return ""
+    return reading.read_or_empty(paths.of(system_path)).decode(errors="replace")
 
 
 def has_database(paths: Paths) -> bool:
