@@ -14,7 +14,7 @@ from dialup_admin.core.direct import VOICE_RECORD
 from dialup_admin.core.findings import ERROR, OK, WARNING, Finding, Target
 from dialup_admin.formats import inittab as inittab_fmt
 from dialup_admin.formats import uucp_lock
-from dialup_admin.paths import INITTAB, SYSTEMD_DIR
+from dialup_admin.paths import INITTAB, LOCK_DIR, SYSTEMD_DIR
 
 
 def check_direct(t: Target) -> list[Finding]:
@@ -53,7 +53,7 @@ def _running(t: Target, tty: str, init: object) -> list[Finding]:
     """answer waiting on ``tty`` (or the pppd of a call holding its lock), and no mgetty there."""
     procs = t.procs or []
     out: list[Finding] = []
-    lock_pid = uucp_lock.pid(t.read(f"/var/lock/LCK..{tty}") or b"")
+    lock_pid = uucp_lock.pid(t.read(f"{LOCK_DIR}/LCK..{tty}") or b"")
     holder = next((p for p in procs if p.pid == lock_pid), None)
     if any(p.is_answer(tty) for p in procs):
         out.append(Finding("answer-running", OK, f"answer waits for a call on {tty}"))

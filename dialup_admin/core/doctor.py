@@ -20,6 +20,7 @@ from dialup_admin.core.radius_doctor import check_radius
 from dialup_admin.formats import inittab as inittab_fmt
 from dialup_admin.formats import managed, mgetty_conf, ppp_options, uucp_lock
 from dialup_admin.formats import secrets as secrets_fmt
+from dialup_admin.paths import INITTAB, LOCK_DIR, PAP_SECRETS, PPP_OPTIONS, SERVER_STATE, SYSTEMD_DIR, tty_options
 from dialup_admin.system import mgetty as mgetty_sys
 from dialup_admin.system import nft
 
@@ -129,10 +130,10 @@ def _block_state(check: str, system_path: str, data: bytes, name: str) -> list[F
 
 def check_setup(t: Target) -> list[Finding]:
     if t.state is None:
-        return [Finding("setup", ERROR, "no server is set up here (/etc/dialup-admin/server.json is missing)",
+        return [Finding("setup", ERROR, f"no server is set up here ({SERVER_STATE} is missing)",
                         "dialup-admin setup-server --tty ttyS1")]
     if t.state.get("_damaged") or not t.lines:
-        why = str(t.state.get("_damaged") or "/etc/dialup-admin/server.json is damaged (it names no line)")
+        why = str(t.state.get("_damaged") or f"{SERVER_STATE} is damaged (it names no line)")
         problem, _, fix = why.partition(": ")
         return [Finding("setup", ERROR, problem, fix or "rerun dialup-admin setup-server")]
     return ok("setup", f"server set up for {', '.join(t.ttys)}")
@@ -160,13 +161,13 @@ def check_files(t: Target) -> list[Finding]:
         mc, f = _file(t, "mgetty-config", f"{cfg}/mgetty.config")
         out += f or ([] if mc is None else [Finding("mgetty-config", OK, f"{cfg}/mgetty.config present")])
 
-    opts, f = _file(t, "ppp-options", "/etc/ppp/options")
+    opts, f = _file(t, "ppp-options", PPP_OPTIONS)
     if opts is not None and not f:
-        f = _block_state("ppp-options", "/etc/ppp/options", opts, "server")
-    out += f or [Finding("ppp-options", OK, "/etc/ppp/options has the dialup-admin block")]
+        f = _block_state("ppp-options", PPP_OPTIONS, opts, "server")
+    out += f or [Finding("ppp-options", OK, f"{PPP_OPTIONS} has the dialup-admin block")]
 
     for d in t.lines:
-        path = f"/etc/ppp/options.{d['tty']}"
+        path = tty_options(d["tty"])
         data, f = _file(t, "ppp-options-tty", path)
         if data is not None and not f:
             want = f"{d.get('local')}:{d.get('remote')}"
@@ -175,8 +176,8 @@ def check_files(t: Target) -> list[Finding]:
                              "rerun dialup-admin setup-server")]
         out += f or [Finding("ppp-options-tty", OK, f"{path}: {d.get('local')}:{d.get('remote')}")]
 
-    pap, f = _file(t, "pap-secrets-file", "/etc/ppp/pap-secrets", 0o600)
-    out += f or [Finding("pap-secrets-file", OK, "/etc/ppp/pap-secrets is 0600 root:root")]
+    pap, f = _file(t, "pap-secrets-file", PAP_SECRETS, 0o600)
+    out += f or [Finding("pap-secrets-file", OK, f"{PAP_SECRETS} is 0600 root:root")]
     return out
 
 
@@ -210,21 +211,21 @@ def _service_config(t: Target, init: object) -> list[Finding]:
     """The problems of the inittab lines or systemd units that start mgetty."""
     out: list[Finding] = []
     if init == "inittab":
-        data = t.read("/etc/inittab") or b""
+        data = t.read(INITTAB) or b""
         entries = inittab_fmt.entries(data)
         # A line deleted from our block by hand breaks its checksum: setup-server then needs --force.
-        force = " --force" if _block_state("service", "/etc/inittab", data, "server") else ""
+        force = " --force" if _block_state("service", INITTAB, data, "server") else ""
         for tty in t.mgetty_ttys:
             if not any(e.action == "respawn" and "mgetty" in e.process and tty in e.process.split()
                        for e in entries):
-                out.append(Finding("service", ERROR, f"/etc/inittab has no mgetty respawn line for {tty}",
+                out.append(Finding("service", ERROR, f"{INITTAB} has no mgetty respawn line for {tty}",
                                    f"rerun dialup-admin setup-server{force} (it puts the line back and runs telinit q)"))
     elif init == "systemd":
-        if t.read("/etc/systemd/system/mgetty@.service") is None:
-            out.append(Finding("service", ERROR, "/etc/systemd/system/mgetty@.service is missing",
+        if t.read(f"{SYSTEMD_DIR}/mgetty@.service") is None:
+            out.append(Finding("service", ERROR, f"{SYSTEMD_DIR}/mgetty@.service is missing",
                                "rerun dialup-admin setup-server"))
         for tty in t.mgetty_ttys:
-            if not t.is_link(f"/etc/systemd/system/getty.target.wants/mgetty@{tty}.service"):
+            if not t.is_link(f"{SYSTEMD_DIR}/getty.target.wants/mgetty@{tty}.service"):
                 out.append(Finding("service", ERROR, f"mgetty@{tty}.service is not enabled",
                                    f"systemctl enable --now mgetty@{tty}.service"))
     else:
@@ -322,20 +323,20 @@ def check_port_users(t: Target) -> list[Finding]:
         return []
     out: list[Finding] = []
     procs = t.procs or []
-    mm_link = "/etc/systemd/system/multi-user.target.wants/ModemManager.service"
+    mm_link = f"{SYSTEMD_DIR}/multi-user.target.wants/ModemManager.service"
     if any(p.comm == "ModemManager" for p in procs) or t.is_link(mm_link):
         out.append(Finding("modemmanager", WARNING, "ModemManager runs (or starts at boot): it probes serial modems",
                            "systemctl disable --now ModemManager"))
     else:
         out.append(Finding("modemmanager", OK, "ModemManager is not running"))
-    inittab = t.read("/etc/inittab") or b""
+    inittab = t.read(INITTAB) or b""
     try:
-        outside = managed.split(inittab, "/etc/inittab", name="server").outside
+        outside = managed.split(inittab, INITTAB, name="server").outside
     except managed.BlockError:
         outside = b""
     for tty in t.ttys:
         found: list[Finding] = []
-        getty = f"/etc/systemd/system/getty.target.wants/serial-getty@{tty}.service"
+        getty = f"{SYSTEMD_DIR}/getty.target.wants/serial-getty@{tty}.service"
         if t.is_link(getty) or any(p.program.endswith("getty") and p.program != "mgetty" and p.names_tty(tty)
                                      for p in procs):
             found.append(Finding("serial-getty", ERROR, f"a serial getty also runs on {tty}",
@@ -343,8 +344,8 @@ def check_port_users(t: Target) -> list[Finding]:
         for e in inittab_fmt.entries(outside):
             if e.action in ("respawn", "once") and "mgetty" not in e.process and \
                     (tty in e.process.split() or f"/dev/{tty}" in e.process.split()):
-                found.append(Finding("serial-getty", ERROR, f"/etc/inittab line {e.lineno} runs {e.process.split()[0]} "
-                                     f"on {tty}", f"comment out line {e.lineno} of /etc/inittab, then telinit q"))
+                found.append(Finding("serial-getty", ERROR, f"{INITTAB} line {e.lineno} runs {e.process.split()[0]} "
+                                     f"on {tty}", f"comment out line {e.lineno} of {INITTAB}, then telinit q"))
         for p in procs:
             if p.program == "pppd" and p.names_tty(tty):
                 found.append(Finding("other-pppd", ERROR, f"pppd (pid {p.pid}) is using {tty} itself",
@@ -355,7 +356,7 @@ def check_port_users(t: Target) -> list[Finding]:
 
 
 def _lock_findings(t: Target, tty: str) -> list[Finding]:
-    lock = f"/var/lock/LCK..{tty}"
+    lock = f"{LOCK_DIR}/LCK..{tty}"
     data = t.read(lock)
     if data is None or t.procs is None:
         return []
@@ -459,7 +460,7 @@ def check_dns(t: Target) -> list[Finding]:
         return []
     out: list[Finding] = []
     for d in t.lines:
-        data = t.read(f"/etc/ppp/options.{d['tty']}") or b""
+        data = t.read(tty_options(d["tty"])) or b""
         servers = ppp_options.values(data, "ms-dns")
         if not servers:
             out.append(Finding("dns", WARNING, f"callers on {d['tty']} get no DNS server (no ms-dns)",

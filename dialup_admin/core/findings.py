@@ -14,7 +14,7 @@ from dialup_admin.errors import UserError
 from dialup_admin.formats import mgetty_conf, ppp_options
 from dialup_admin.formats import passwd as passwd_fmt
 from dialup_admin.formats import secrets as secrets_fmt
-from dialup_admin.paths import Paths
+from dialup_admin.paths import PAP_SECRETS, PPP_OPTIONS, Paths
 from dialup_admin.system.probe import Machine, Probe
 
 OK, WARNING, ERROR = "ok", "warning", "error"
@@ -78,7 +78,7 @@ class Target(Machine):
 
     # --- the target's files, parsed --------------------------------------------
     def pap_entries(self) -> list[secrets_fmt.Entry] | None:
-        data = self.read("/etc/ppp/pap-secrets")
+        data = self.read(PAP_SECRETS)
         return None if data is None else secrets_fmt.parse(data).entries
 
     def passwd(self) -> dict[str, int]:
@@ -96,4 +96,4 @@ class Target(Machine):
         for words in mgetty_conf.autoppp_lines(self.read(f"{self.config_dir}/login.config") or b""):
             if "login" in words[3:]:
                 return True
-        return ["login"] in ppp_options.lines(self.read("/etc/ppp/options") or b"")
+        return ["login"] in ppp_options.lines(self.read(PPP_OPTIONS) or b"")
