@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from dialup_admin.formats.pppd_log import LAB_HINT, Follower, KernelPpp
 from dialup_admin.paths import Paths
-from dialup_admin.system import commands, files, reading
+from dialup_admin.system import commands, files, reading, serial
 
 if TYPE_CHECKING:
     import pexpect
@@ -291,7 +291,6 @@ def _alive(pid: int) -> bool:
 
 def _lock_pid(lf: Path) -> int | None:
     try:
-        text = reading.read_text(lf).strip()
+        return serial.read_lock_pid(lf)
     except OSError:
         return None
-    return int(text) if text.isdigit() else None
