@@ -57,3 +57,17 @@ def test_lab_is_used_only_by_the_lab_command() -> None:
 def test_the_walk_sees_the_package() -> None:
     graph = imports()
     assert "dialup_admin.core.server" in graph and "dialup_admin.system.files" in graph["dialup_admin.core.plan"]
+
+
+IO_MODULES = {"os", "io", "pathlib", "shutil", "glob", "socket", "subprocess", "pexpect", "fcntl", "tempfile"}
+
+
+def test_formats_parse_bytes_and_never_do_io() -> None:
+    """formats/ gets bytes and gives data back: the reading is system/'s (system/probe.py for doctor)."""
+    found = []
+    for f in sorted((PKG / "formats").glob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text(), str(f))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            found += [f"{f.name} imports {n}" for n in names if n.split(".")[0] in IO_MODULES]
+    assert found == []

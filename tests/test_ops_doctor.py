@@ -17,6 +17,7 @@ import pytest
 
 from dialup_admin.core import doctor
 from dialup_admin.paths import Paths
+from dialup_admin.system.probe import Probe
 from tests.support.ops import MGETTY_PID, doctor_json, fake_process, fake_routes, fake_udp, healthy_tree, problems
 from tests.support.tool import RunCli, run_tool
 from tests.support.trees import snapshot
@@ -358,7 +359,7 @@ def test_pool_inside_lan_with_proxyarp_is_fine(root: Path, run: RunCli) -> None:
     assert ("address-pool", "error") not in problems(data)
 
 
-class FakeProbe(doctor.Probe):
+class FakeProbe(Probe):
     def __init__(self, table: str | None = "", ruleset: str | None = "", dns: bool | None = None) -> None:
         self.table, self.ruleset, self.dns = table, ruleset, dns
 

@@ -15,6 +15,8 @@ from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import doctor as doctor_core
 from dialup_admin.core import logs as logs_core
 from dialup_admin.core import sessions as sessions_core
+from dialup_admin.core.findings import Target
+from dialup_admin.core.radius_doctor import check_radius
 from dialup_admin.core.state import load_server_json
 from dialup_admin.errors import UserError
 from dialup_admin.model import tty_name
@@ -45,9 +47,9 @@ def doctor(app: AppContext) -> None:
       sudo dialup-admin doctor -v          # list the passed checks too
       dialup-admin --root /srv/img doctor --json
     """
-    target = doctor_core.Target.load(app.paths)
+    target = Target.load(app.paths)
     radius_only = target.state is None and target.read(RADIUS_STATE) is not None
-    findings = doctor_core.run_checks(target, (doctor_core.check_radius,) if radius_only else doctor_core.CHECKS)
+    findings = doctor_core.run_checks(target, (check_radius,) if radius_only else doctor_core.CHECKS)
     level = doctor_core.worst(findings)
     if app.json:
         app.emit_json({"worst": level, "findings": [f.to_json() for f in findings]})

@@ -10,7 +10,8 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from dialup_admin.core.accounts import CHAP, PPP_GROUP, SERVICE_USERS, load, read_file
+from dialup_admin.core import pap_rules
+from dialup_admin.core.accounts import CHAP, PPP_GROUP, SERVICE_USERS, Accounts, load, read_file
 from dialup_admin.formats import secrets as fmt
 from dialup_admin.paths import Paths
 from dialup_admin.system import accounts as sysacc
@@ -30,6 +31,17 @@ class UserRow:
         return dict(self.__dict__)
 
 
+# users' words for the pap-secrets rules (core/pap_rules.py) of a dial-in row, in the rules' order.
+_ROW_WORDS = {
+    "secret-no-account": "pap-secrets line {line} has no system account behind it (pppd's login check refuses it)",
+    "not-dialin": "pap-secrets line {line} lets {client}, not in group {group}, dial in",
+    "secret-empty": 'pap-secrets line {line}: empty secret "" lets any password in if pppd runs without "login"',
+    "secret-clear": "pap-secrets line {line} holds a password in clear; dialup-admin passwd {client} "
+                    "replaces it with @login",
+    "secret-options": "pap-secrets line {line} sets pppd options: {options}",
+}
+
+
 def report(paths: Paths) -> tuple[list[UserRow], list[str]]:
     """Dial-in users as the databases and pap-secrets see them, with what is wrong.
 
@@ -37,15 +49,28 @@ def report(paths: Paths) -> tuple[list[UserRow], list[str]]:
     lines pppd skips, duplicate addresses).
     """
     acc = load(paths)
-    chap = fmt.parse(read_file(paths, CHAP))
     shadow = sysacc.read_shadow_status(paths)
+    rows = _dialin_rows(acc, shadow)
+    facts = pap_rules.Facts(login=None, accounts={u.name: u.uid for u in acc.users.values()},
+                            dialin=None if acc.ppp_gid is None else set(rows))
+    _pap_rows(acc, shadow, facts, rows)
+    general = _addresses(acc, rows)
+    general += _file_problems(acc, facts)
+    general += _chap(fmt.parse(read_file(paths, CHAP)), rows)
+    return sorted(rows.values(), key=lambda r: r.name), general
+
+
+def _dialin_rows(acc: Accounts, shadow: dict[str, str]) -> dict[str, UserRow]:
+    """A row for each account of the ppp group (primary group, or a member)."""
     gid = acc.ppp_gid
-    general: list[str] = []
-    rows: dict[str, UserRow] = {}
     members = set(acc.groups[PPP_GROUP].members) if PPP_GROUP in acc.groups else set()
-    for u in acc.users.values():
-        if gid is not None and (u.gid == gid or u.name in members):
-            rows[u.name] = UserRow(u.name, u.uid, None, True, False, shadow.get(u.name, "unknown"))
+    return {u.name: UserRow(u.name, u.uid, None, True, False, shadow.get(u.name, "unknown"))
+            for u in acc.users.values() if gid is not None and (u.gid == gid or u.name in members)}
+
+
+def _pap_rows(acc: Accounts, shadow: dict[str, str], facts: pap_rules.Facts, rows: dict[str, UserRow]) -> None:
+    """Each client's first pap-secrets entry (the one pppd uses) onto its row, with the rules'
+    issues; then the entries pppd never reaches, and the group's accounts without an entry."""
     entries = [e for e in acc.pap.entries if e.client != fmt.WILD and e.client != "" and not e.is_deny]
     first: dict[str, fmt.Entry] = {}
     for e in entries:
@@ -60,28 +85,23 @@ def report(paths: Paths) -> tuple[list[UserRow], list[str]]:
         row.in_pap = True
         hosts = [a for a in e.addresses if _single_host(a)]
         row.ip = hosts[0] if hosts else None
-        if not row.in_passwd:
-            row.problems.append(f"pap-secrets line {e.line} has no system account behind it (pppd's login check refuses it)")
-        elif gid is not None and acc.users[e.client].gid != gid and e.client not in members:
-            row.problems.append(f"pap-secrets line {e.line} lets {e.client}, not in group {PPP_GROUP}, dial in")
-        if e.secret == "":
-            row.problems.append(f'pap-secrets line {e.line}: empty secret "" lets any password in if pppd runs without "login"')
-        elif e.secret not in (fmt.LOGIN_SECRET,) and not e.secret.startswith("@/"):
-            row.problems.append(f"pap-secrets line {e.line} holds a password in clear; dialup-admin passwd {e.client} "
-                                "replaces it with @login")
-        if e.options:
-            row.problems.append(f"pap-secrets line {e.line} sets pppd options: {' '.join(e.options)}")
+        for issue in pap_rules.issues(e, facts, _ROW_WORDS):
+            row.problems.append(_ROW_WORDS[issue.rule].format(line=e.line, client=e.client, group=PPP_GROUP,
+                                                              options=" ".join(e.options)))
         if row.in_passwd and row.password in ("locked", "empty"):
             row.problems.append(f"password {row.password}: set one with dialup-admin passwd {e.client}")
     for name, e in first.items():
-        dups = [x for x in entries if x.client == name and x is not e]
-        for d in dups:
+        for d in (x for x in entries if x.client == name and x is not e):
             rows[name].problems.append(f"pap-secrets line {d.line} is a second entry for {name}; pppd uses line {e.line}")
     for row in rows.values():
         if row.in_passwd and not row.in_pap and row.name not in SERVICE_USERS:
             row.problems.append(f"in group {PPP_GROUP} but no pap-secrets entry: cannot dial in "
                                 f"(dialup-admin passwd {row.name} adds one)")
-    # Addresses: one per user, none of a line's.
+
+
+def _addresses(acc: Accounts, rows: dict[str, UserRow]) -> list[str]:
+    """One static address per user, none of a line's, inside the pool; returns the duplicates."""
+    general: list[str] = []
     seen: dict[str, str] = {}
     line_addrs = {}
     if acc.server is not None:
@@ -92,8 +112,7 @@ def report(paths: Paths) -> tuple[list[UserRow], list[str]]:
         if row.ip is None:
             continue
         if row.ip in seen:
-            msg = f"address {row.ip} is also given to {seen[row.ip]}"
-            row.problems.append(msg)
+            row.problems.append(f"address {row.ip} is also given to {seen[row.ip]}")
             general.append(f"duplicate address {row.ip}: {seen[row.ip]} and {row.name}")
         else:
             seen[row.ip] = row.name
@@ -101,18 +120,27 @@ def report(paths: Paths) -> tuple[list[UserRow], list[str]]:
             row.problems.append(f"address {row.ip} is {line_addrs[row.ip]}")
         if acc.server is not None and ipaddress.IPv4Address(row.ip) not in acc.server.pool:
             row.problems.append(f"address {row.ip} is outside the pool {acc.server.pool}")
+    return general
+
+
+def _file_problems(acc: Accounts, facts: pap_rules.Facts) -> list[str]:
+    """pap-secrets as a whole: wildcard entries (pap_rules), lines pppd skips, words it cuts."""
+    general: list[str] = []
     for e in acc.pap.entries:
-        if e.client == fmt.WILD and not e.is_deny:
-            if e.secret == "":
-                general.append(f'pap-secrets line {e.line}: wildcard entry "* {e.server} \\"\\"" lets every system '
-                               'account dial in, and anyone at all if pppd runs without "login"')
-            else:
-                general.append(f"pap-secrets line {e.line}: wildcard entry lets anyone with its shared secret dial in")
-    for line in acc.pap.skipped:
-        general.append(f"pap-secrets line {line} has fewer than three words: pppd skips it")
-    general.extend(f"pap-secrets {w}" for w in acc.pap.warnings)
-    # CHAP needs the secret in clear on the server, so it cannot use the system password:
-    # setup-server turns it off (-chap) and the tool writes no chap-secrets entries.
+        found = {i.rule for i in pap_rules.issues(e, facts, ("secret-wildcard", "secret-empty"))}
+        if "secret-wildcard" in found and "secret-empty" in found:
+            general.append(f'pap-secrets line {e.line}: wildcard entry "* {e.server} \\"\\"" lets every system '
+                           'account dial in, and anyone at all if pppd runs without "login"')
+        elif "secret-wildcard" in found:
+            general.append(f"pap-secrets line {e.line}: wildcard entry lets anyone with its shared secret dial in")
+    general += [f"pap-secrets line {line} has fewer than three words: pppd skips it" for line in acc.pap.skipped]
+    return general + [f"pap-secrets {w}" for w in acc.pap.warnings]
+
+
+def _chap(chap: fmt.Parsed, rows: dict[str, UserRow]) -> list[str]:
+    """chap-secrets entries: CHAP needs the secret in clear on the server, so it cannot use the
+    system password; setup-server turns it off (-chap) and the tool writes no chap-secrets entries."""
+    general: list[str] = []
     for e in chap.entries:
         if e.client in rows:
             rows[e.client].problems.append(
@@ -120,7 +148,7 @@ def report(paths: Paths) -> tuple[list[UserRow], list[str]]:
                 "dialup-admin passwd does not change it)")
         elif e.client == fmt.WILD and e.secret == "" and not e.is_deny:
             general.append(f'chap-secrets line {e.line}: wildcard entry with an empty secret')
-    return sorted(rows.values(), key=lambda r: r.name), general
+    return general
 
 
 def _single_host(word: str) -> bool:

@@ -1,224 +1,56 @@
 """doctor: everything that stops a caller getting in, each finding with its one-line fix.
 
-Every check is a function of a :class:`Target` (the tree below ``--root`` and what
-setup-server recorded) returning :class:`Finding` s. Checks only read: files through
-Paths, processes from the target's /proc, and (on the running machine only) what the
-kernel says through ``nft``. Nothing is ever changed.
-
-The kernel state a tree cannot hold (the loaded nftables table, a DNS answer) comes
-from a :class:`Probe`; under ``--root`` it answers "not checked".
+Every check is a function of a :class:`~dialup_admin.core.findings.Target` (the tree
+below ``--root`` and what setup-server recorded) returning
+:class:`~dialup_admin.core.findings.Finding` s. This module holds the rules only: what
+the machine shows comes from system/probe.py (files, programs, processes, and on the
+running machine the kernel's nftables and a DNS answer; under ``--root`` those answer
+"not checked"), what its files say from the parsers in formats/. Nothing is ever changed.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
-import re
-import socket
-import stat
-import struct
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
 
-from dialup_admin.core import sessions, sharing
-from dialup_admin.core.state import load_server_json
-from dialup_admin.errors import UserError
+from dialup_admin.core import pap_rules, sessions, sharing
+from dialup_admin.core.direct_doctor import check_direct
+from dialup_admin.core.findings import ERROR, LEVELS, OK, WARNING, Finding, Target, ok
+from dialup_admin.core.radius_doctor import check_radius
 from dialup_admin.formats import inittab as inittab_fmt
-from dialup_admin.formats import managed
+from dialup_admin.formats import managed, mgetty_conf, ppp_options, uucp_lock
 from dialup_admin.formats import secrets as secrets_fmt
-from dialup_admin.paths import Paths
+from dialup_admin.paths import INITTAB, LOCK_DIR, PAP_SECRETS, PPP_OPTIONS, SERVER_STATE, SYSTEMD_DIR, tty_options
 from dialup_admin.system import mgetty as mgetty_sys
-from dialup_admin.system import netinfo, nft, services
-from dialup_admin.system.procs import Proc, processes
-from dialup_admin.system import reading
+from dialup_admin.system import nft
 
-OK, WARNING, ERROR = "ok", "warning", "error"
-LEVELS = (OK, WARNING, ERROR)
 EXIT = {OK: 0, WARNING: 1, ERROR: 2}
 # A modem waits S7 seconds for carrier; mgetty must wait longer for CONNECT. Hayes default.
 DEFAULT_S7 = 50
-SYSTEM_UID_MAX = 999
-
-
-@dataclass(frozen=True)
-class Finding:
-    check: str
-    level: str
-    message: str
-    fix: str = ""
-
-    def to_json(self) -> dict[str, str]:
-        return asdict(self)
-
-
-# --- what the checks look at ------------------------------------------------------
-
-
-class Probe:
-    """Kernel state beyond files. The real one asks this machine; None means "not checked"."""
-
-    def __init__(self, paths: Paths) -> None:
-        self.live = paths.is_host
-
-    def nft_table(self) -> str | None:
-        return nft.list_table() or "" if self.live else None
-
-    def nft_ruleset(self) -> str | None:
-        return nft.list_ruleset() if self.live else None
-
-    def dns_answers(self, server: ipaddress.IPv4Address) -> bool | None:
-        return dns_query(server) if self.live else None
-
-
-def dns_query(server: ipaddress.IPv4Address, timeout: float = 2.0) -> bool:
-    """Whether ``server`` answers a DNS query (for the root zone's NS) over UDP within ``timeout``."""
-    query = struct.pack(">HHHHHH", 0x4441, 0x0100, 1, 0, 0, 0) + b"\x00" + struct.pack(">HH", 2, 1)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(timeout)
-        try:
-            s.sendto(query, (str(server), 53))
-            data = s.recv(512)
-        except OSError:
-            return False
-    return len(data) >= 12 and data[:2] == query[:2]
-
-
-@dataclass
-class Target:
-    paths: Paths
-    state: dict[str, Any] | None
-    probe: Probe
-    procs: list[Proc] | None = None
-    _cache: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, paths: Paths, probe: Probe | None = None) -> "Target":
-        try:
-            state = load_server_json(paths)
-        except UserError as exc:
-            state = {"_damaged": str(exc)}
-        return cls(paths, state, probe or Probe(paths), processes(paths))
-
-    # --- recorded setup ------------------------------------------------------
-    @property
-    def lines(self) -> list[dict[str, str]]:
-        if not self.state:
-            return []
-        return [d for d in self.state.get("lines", []) if isinstance(d, dict) and isinstance(d.get("tty"), str)]
-
-    @property
-    def ttys(self) -> list[str]:
-        return [d["tty"] for d in self.lines]
-
-    @property
-    def mgetty_ttys(self) -> list[str]:
-        """The lines mgetty answers (all but the direct ones)."""
-        return [d["tty"] for d in self.lines if not d.get("direct")]
-
-    @property
-    def direct_ttys(self) -> list[str]:
-        """The direct lines (no exchange), answered by dialup-admin answer."""
-        return [d["tty"] for d in self.lines if d.get("direct")]
-
-    @property
-    def config_dir(self) -> str:
-        return str((self.state or {}).get("mgetty_config_dir") or "/etc/mgetty")
-
-    def read(self, system_path: str) -> bytes | None:
-        try:
-            return reading.read_bytes(self.paths.of(system_path))
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return None
-
-    def find_program(self, system_path: str) -> Path | None:
-        """A program on the target. A tree with no /usr/sbin of its own is an image being
-        prepared on this host, which then supplies the programs (as setup-server assumes)."""
-        wheres = [self.paths]
-        if not self.paths.is_host and not self.paths.of("/usr/sbin").is_dir():
-            wheres.append(Paths())
-        for where in wheres:
-            p = where.of(system_path)
-            if p.is_file() and os.access(p, os.X_OK):
-                return p
-        return None
-
-    def pap_entries(self) -> list[secrets_fmt.Entry] | None:
-        data = self.read("/etc/ppp/pap-secrets")
-        return None if data is None else secrets_fmt.parse(data).entries
-
-    def passwd(self) -> dict[str, int]:
-        """Account name -> uid from the target's /etc/passwd."""
-        out: dict[str, int] = {}
-        for line in (self.read("/etc/passwd") or b"").decode(errors="replace").splitlines():
-            f = line.split(":")
-            if len(f) >= 3 and f[2].isdigit():
-                out[f[0]] = int(f[2])
-        return out
-
-    def shadow_locked(self, name: str) -> bool | None:
-        """Whether an account's password is locked (None: unknown)."""
-        for line in (self.read("/etc/shadow") or b"").decode(errors="replace").splitlines():
-            f = line.split(":")
-            if len(f) >= 2 and f[0] == name:
-                return f[1].startswith(("!", "*"))
-        return None
-
-    def login_in_effect(self) -> bool:
-        """pppd's ``login`` option (PAP checked against the system password database)."""
-        for path in (f"{self.config_dir}/login.config",):
-            for words in _autoppp_lines(self.read(path) or b""):
-                if "login" in words[3:]:
-                    return True
-        return any(w == ["login"] for w in _option_lines(self.read("/etc/ppp/options") or b""))
-
-
-def _autoppp_lines(data: bytes) -> list[list[str]]:
-    out = []
-    for line in data.decode(errors="replace").splitlines():
-        words = line.split()
-        if words and words[0] == "/AutoPPP/":
-            out.append(words)
-    return out
-
-
-def _option_lines(data: bytes) -> list[list[str]]:
-    return [line.split("#", 1)[0].split() for line in data.decode(errors="replace").splitlines()
-            if line.split("#", 1)[0].strip()]
-
 
 Check = Callable[[Target], list[Finding]]
-
-
-def _ok(check: str, message: str) -> list[Finding]:
-    return [Finding(check, OK, message)]
 
 
 # --- kernel and programs --------------------------------------------------------------
 
 
 def check_kernel_ppp(t: Target) -> list[Finding]:
-    p = t.paths
-    if not p.is_host and not p.of("/dev").is_dir():
-        return _ok("kernel-ppp", "not checked: the tree has no /dev (checked on the running machine)")
-    mods = list(p.of("/lib/modules").glob("*/kernel/drivers/net/ppp/ppp_generic.ko*")) \
-        if p.of("/lib/modules").is_dir() else []
-    if not p.of("/dev/ppp").exists():
-        if p.of("/sys/module/ppp_generic").is_dir():
+    k = t.kernel_ppp()
+    if k is None:
+        return ok("kernel-ppp", "not checked: the tree has no /dev (checked on the running machine)")
+    if not k.dev_ppp:
+        if k.generic_loaded:
             return [Finding("kernel-ppp", ERROR, "ppp_generic is loaded but /dev/ppp is missing",
                             "mknod /dev/ppp c 108 0 && chmod 600 /dev/ppp")]
-        if mods:
+        if k.generic_module:
             return [Finding("kernel-ppp", ERROR, "no /dev/ppp: the PPP modules are not loaded",
                             "modprobe ppp_generic ppp_async (and add them to /etc/modules)")]
         return [Finding("kernel-ppp", ERROR, "this kernel has no PPP support (no /dev/ppp, no ppp_generic module)",
                         "boot a kernel built with CONFIG_PPP and CONFIG_PPP_ASYNC (Debian's linux-image has both)")]
-    async_mods = list(p.of("/lib/modules").glob("*/kernel/drivers/net/ppp/ppp_async.ko*")) \
-        if p.of("/lib/modules").is_dir() else []
-    if not p.of("/sys/module/ppp_async").is_dir() and not async_mods:
+    if not k.async_loaded and not k.async_module:
         return [Finding("kernel-ppp", ERROR, "/dev/ppp is there but ppp_async (PPP over serial lines) is not",
                         "modprobe ppp_async, or use a kernel with CONFIG_PPP_ASYNC")]
-    return _ok("kernel-ppp", "kernel PPP: /dev/ppp and ppp_async available")
+    return ok("kernel-ppp", "kernel PPP: /dev/ppp and ppp_async available")
 
 
 def check_programs(t: Target) -> list[Finding]:
@@ -238,18 +70,17 @@ def check_programs(t: Target) -> list[Finding]:
 
 def check_mgetty(t: Target) -> list[Finding]:
     if t.lines and not t.mgetty_ttys:
-        return _ok("mgetty-autoppp", "only direct lines: mgetty is not needed")
+        return ok("mgetty-autoppp", "only direct lines: mgetty is not needed")
     binary = str((t.state or {}).get("mgetty_binary") or "")
     candidates = [binary] if binary else list(mgetty_sys.CANDIDATES)
     for c in candidates:
-        real = t.find_program(c)
-        if real is None:
+        layout = t.mgetty_layout(c)
+        if layout is None:
             continue
-        layout = mgetty_sys.inspect_binary(reading.read_bytes(real), c)
         if not layout.auto_ppp:
             return [Finding("mgetty-autoppp", ERROR, f"{c} was built without AUTO_PPP: PPP callers get login:",
                             "dialup-admin build-mgetty, then setup-server --mgetty /usr/local/sbin/mgetty")]
-        return _ok("mgetty-autoppp", f"{c} has AUTO_PPP")
+        return ok("mgetty-autoppp", f"{c} has AUTO_PPP")
     what = binary or "mgetty"
     return [Finding("mgetty-autoppp", ERROR, f"{what} is not installed",
                     "apt-get install mgetty, or dialup-admin build-mgetty")]
@@ -258,28 +89,20 @@ def check_mgetty(t: Target) -> list[Finding]:
 # --- files setup-server rendered ---------------------------------------------------
 
 
-def _mode_owner(t: Target, check: str, system_path: str, mode: int | None, strict: bool = True) -> list[Finding]:
+def _mode_owner(t: Target, check: str, system_path: str, mode: int | None) -> list[Finding]:
     """Owner root, not writable by others along the whole path; ``mode`` exactly when given."""
-    real = t.paths.of(system_path)
-    st = real.stat()
-    have = stat.S_IMODE(st.st_mode)
-    level = ERROR if strict else WARNING
-    if mode is not None and have != mode:
-        return [Finding(check, level, f"{system_path} has mode {have:04o}, not {mode:04o}",
+    have = t.owner(system_path)
+    if mode is not None and have.mode != mode:
+        return [Finding(check, ERROR, f"{system_path} has mode {have.mode:04o}, not {mode:04o}",
                         f"chmod {mode:04o} {system_path}")]
-    if st.st_uid != 0 or (mode is not None and st.st_gid != 0):
-        return [Finding(check, level, f"{system_path} is not owned by root:root",
+    if have.uid != 0 or (mode is not None and have.gid != 0):
+        return [Finding(check, ERROR, f"{system_path} is not owned by root:root",
                         f"chown root:root {system_path}")]
     # pppd >= 2.5 refuses option and secrets files on a path others can write.
-    parts = Path(system_path).parts
-    for i in range(1, len(parts) + 1):
-        sp = "/" + "/".join(parts[1:i]) if i > 1 else "/"
-        if sp == "/" and not t.paths.is_host:
-            continue
-        s = t.paths.of(sp).stat()
-        if s.st_mode & 0o022 and not (stat.S_ISDIR(s.st_mode) and s.st_mode & stat.S_ISVTX):
-            return [Finding("writable-path", level, f"{sp} is writable by group or others (pppd refuses such paths)",
-                            f"chmod go-w {sp}")]
+    sp = t.open_to_others(system_path)
+    if sp is not None:
+        return [Finding("writable-path", ERROR, f"{sp} is writable by group or others (pppd refuses such paths)",
+                        f"chmod go-w {sp}")]
     return []
 
 
@@ -307,13 +130,13 @@ def _block_state(check: str, system_path: str, data: bytes, name: str) -> list[F
 
 def check_setup(t: Target) -> list[Finding]:
     if t.state is None:
-        return [Finding("setup", ERROR, "no server is set up here (/etc/dialup-admin/server.json is missing)",
+        return [Finding("setup", ERROR, f"no server is set up here ({SERVER_STATE} is missing)",
                         "dialup-admin setup-server --tty ttyS1")]
     if t.state.get("_damaged") or not t.lines:
-        why = str(t.state.get("_damaged") or "/etc/dialup-admin/server.json is damaged (it names no line)")
+        why = str(t.state.get("_damaged") or f"{SERVER_STATE} is damaged (it names no line)")
         problem, _, fix = why.partition(": ")
         return [Finding("setup", ERROR, problem, fix or "rerun dialup-admin setup-server")]
-    return _ok("setup", f"server set up for {', '.join(t.ttys)}")
+    return ok("setup", f"server set up for {', '.join(t.ttys)}")
 
 
 def check_files(t: Target) -> list[Finding]:
@@ -324,7 +147,7 @@ def check_files(t: Target) -> list[Finding]:
     login, f = _file(t, "login-config", f"{cfg}/login.config", 0o600) if t.mgetty_ttys else (None, [])
     out += f
     if login is not None and not f:
-        lines = _autoppp_lines(login)
+        lines = mgetty_conf.autoppp_lines(login)
         if not lines or "ppp" not in lines[0][:3] and not any("pppd" in w for w in lines[0]):
             out.append(Finding("login-config", ERROR, f"{cfg}/login.config has no /AutoPPP/ line starting pppd",
                                "rerun dialup-admin setup-server"))
@@ -338,65 +161,41 @@ def check_files(t: Target) -> list[Finding]:
         mc, f = _file(t, "mgetty-config", f"{cfg}/mgetty.config")
         out += f or ([] if mc is None else [Finding("mgetty-config", OK, f"{cfg}/mgetty.config present")])
 
-    opts, f = _file(t, "ppp-options", "/etc/ppp/options")
+    opts, f = _file(t, "ppp-options", PPP_OPTIONS)
     if opts is not None and not f:
-        f = _block_state("ppp-options", "/etc/ppp/options", opts, "server")
-    out += f or [Finding("ppp-options", OK, "/etc/ppp/options has the dialup-admin block")]
+        f = _block_state("ppp-options", PPP_OPTIONS, opts, "server")
+    out += f or [Finding("ppp-options", OK, f"{PPP_OPTIONS} has the dialup-admin block")]
 
     for d in t.lines:
-        path = f"/etc/ppp/options.{d['tty']}"
+        path = tty_options(d["tty"])
         data, f = _file(t, "ppp-options-tty", path)
         if data is not None and not f:
             want = f"{d.get('local')}:{d.get('remote')}"
-            if not any(w == [want] for w in _option_lines(data)):
+            if [want] not in ppp_options.lines(data):
                 f = [Finding("ppp-options-tty", ERROR, f"{path} lacks the address pair {want}",
                              "rerun dialup-admin setup-server")]
         out += f or [Finding("ppp-options-tty", OK, f"{path}: {d.get('local')}:{d.get('remote')}")]
 
-    pap, f = _file(t, "pap-secrets-file", "/etc/ppp/pap-secrets", 0o600)
-    out += f or [Finding("pap-secrets-file", OK, "/etc/ppp/pap-secrets is 0600 root:root")]
+    pap, f = _file(t, "pap-secrets-file", PAP_SECRETS, 0o600)
+    out += f or [Finding("pap-secrets-file", OK, f"{PAP_SECRETS} is 0600 root:root")]
     return out
 
 
 def check_service(t: Target) -> list[Finding]:
-    if not t.lines:
-        return []
-    init = (t.state or {}).get("init")
-    out: list[Finding] = []
-    if not t.mgetty_ttys:
+    """What starts mgetty on each of its lines, and whether it runs there now."""
+    if not t.lines or not t.mgetty_ttys:
         return []  # direct lines only: check_direct
-    if init == "inittab":
-        data = t.read("/etc/inittab") or b""
-        entries = inittab_fmt.entries(data)
-        # A line deleted from our block by hand breaks its checksum: setup-server then needs --force.
-        force = " --force" if _block_state("service", "/etc/inittab", data, "server") else ""
-        for tty in t.mgetty_ttys:
-            if not any(e.action == "respawn" and "mgetty" in e.process and tty in e.process.split()
-                       for e in entries):
-                out.append(Finding("service", ERROR, f"/etc/inittab has no mgetty respawn line for {tty}",
-                                   f"rerun dialup-admin setup-server{force} (it puts the line back and runs telinit q)"))
-    elif init == "systemd":
-        if t.read("/etc/systemd/system/mgetty@.service") is None:
-            out.append(Finding("service", ERROR, "/etc/systemd/system/mgetty@.service is missing",
-                               "rerun dialup-admin setup-server"))
-        for tty in t.mgetty_ttys:
-            link = t.paths.node(f"/etc/systemd/system/getty.target.wants/mgetty@{tty}.service")
-            if not link.is_symlink():
-                out.append(Finding("service", ERROR, f"mgetty@{tty}.service is not enabled",
-                                   f"systemctl enable --now mgetty@{tty}.service"))
-    else:
-        out.append(Finding("service", WARNING, "nothing keeps mgetty running (setup-server --init none)",
-                           "rerun setup-server with --init inittab or --init systemd"))
+    init = (t.state or {}).get("init")
+    out = _service_config(t, init)
     if not out:
         out.append(Finding("service", OK, f"mgetty is started by {init} on {', '.join(t.mgetty_ttys)}"))
     if t.procs is None:
-        out.append(Finding("mgetty-running", OK, "not checked: the tree has no /proc"))
-        return out
+        return out + ok("mgetty-running", "not checked: the tree has no /proc")
     # Where the service itself is broken for a line, its fix is also what starts mgetty there.
     fixes = {tty: f.fix for f in out if f.level == ERROR for tty in t.mgetty_ttys if tty in f.message.split(" ")
              or f"mgetty@{tty}.service" in f.message}
     for tty in t.mgetty_ttys:
-        call = services.call_pid(t.paths, tty)
+        call = t.call_pid(tty)
         if call is not None:
             out.append(Finding("mgetty-running", OK, f"a call is in progress on {tty} (pppd {call}, "
                                                      "which mgetty became; it answers again after the call)"))
@@ -408,87 +207,89 @@ def check_service(t: Target) -> list[Finding]:
     return out
 
 
-# --- pap-secrets -------------------------------------------------------------------------
-
-
-def check_pap_secrets(t: Target) -> list[Finding]:
-    entries = t.pap_entries()
-    if entries is None or not t.lines:
-        return []
+def _service_config(t: Target, init: object) -> list[Finding]:
+    """The problems of the inittab lines or systemd units that start mgetty."""
     out: list[Finding] = []
-    login = t.login_in_effect()
-    for e in entries:
-        if e.is_deny:
-            continue
-        if e.secret == "" and not login:
-            out.append(Finding("secret-empty", ERROR,
-                               f"pap-secrets line {e.line}: {e.client} has an empty secret and pppd's login option "
-                               "is off: anyone gets in with an empty password",
-                               f"make the secret @login (pppd then checks the system password): dialup-admin adduser {e.client} --force"))
-        if e.client == secrets_fmt.WILD:
-            out.append(Finding("secret-wildcard", WARNING,
-                               f"pap-secrets line {e.line}: the client '*' accepts any user name",
-                               "replace it with one line per user (dialup-admin adduser NAME)"))
-    accounts = t.passwd()
-    if login and accounts:
-        for e in entries:
-            if e.client != secrets_fmt.WILD and not e.is_deny and e.client not in accounts:
-                out.append(Finding("secret-no-account", ERROR,
-                                   f"pap-secrets line {e.line}: {e.client} has no system account, and pppd's "
-                                   "login option makes it need one: the caller is refused",
-                                   f"dialup-admin adduser {e.client}, or remove the line"))
-        for name, uid in sorted(accounts.items(), key=lambda kv: kv[1]):
-            if uid > SYSTEM_UID_MAX or t.shadow_locked(name):
-                continue
-            e2 = secrets_fmt.lookup(entries, name, None)
-            if e2 is not None and not e2.is_deny:
-                out.append(Finding("system-account", ERROR,
-                                   f"system account {name} (uid {uid}) can dial in through pap-secrets line {e2.line}",
-                                   f"deny it: add the line '{name} * \"*\" -' to /etc/ppp/pap-secrets (dialup-admin adduser adds such lines)"))
-    levels = {f.check for f in out}
-    for check, text in (("secret-empty", "no empty secrets without login"), ("secret-wildcard", "no wildcard clients"),
-                        ("secret-no-account", "every pap-secrets user has an account"),
-                        ("system-account", "system accounts cannot dial in")):
-        if check not in levels:
-            out.append(Finding(check, OK, text))
+    if init == "inittab":
+        data = t.read(INITTAB) or b""
+        entries = inittab_fmt.entries(data)
+        # A line deleted from our block by hand breaks its checksum: setup-server then needs --force.
+        force = " --force" if _block_state("service", INITTAB, data, "server") else ""
+        for tty in t.mgetty_ttys:
+            if not any(e.action == "respawn" and "mgetty" in e.process and tty in e.process.split()
+                       for e in entries):
+                out.append(Finding("service", ERROR, f"{INITTAB} has no mgetty respawn line for {tty}",
+                                   f"rerun dialup-admin setup-server{force} (it puts the line back and runs telinit q)"))
+    elif init == "systemd":
+        if t.read(f"{SYSTEMD_DIR}/mgetty@.service") is None:
+            out.append(Finding("service", ERROR, f"{SYSTEMD_DIR}/mgetty@.service is missing",
+                               "rerun dialup-admin setup-server"))
+        for tty in t.mgetty_ttys:
+            if not t.is_link(f"{SYSTEMD_DIR}/getty.target.wants/mgetty@{tty}.service"):
+                out.append(Finding("service", ERROR, f"mgetty@{tty}.service is not enabled",
+                                   f"systemctl enable --now mgetty@{tty}.service"))
+    else:
+        out.append(Finding("service", WARNING, "nothing keeps mgetty running (setup-server --init none)",
+                           "rerun setup-server with --init inittab or --init systemd"))
     return out
 
 
+# --- pap-secrets -------------------------------------------------------------------------
+
+
+# doctor's words for the rules of core/pap_rules.py it reports: message and fix, then the ok line.
+_PAP_WORDS = {
+    "secret-empty": ("pap-secrets line {line}: {client} has an empty secret and pppd's login option is off: "
+                     "anyone gets in with an empty password",
+                     "make the secret @login (pppd then checks the system password): "
+                     "dialup-admin adduser {client} --force",
+                     "no empty secrets without login"),
+    "secret-wildcard": ("pap-secrets line {line}: the client '*' accepts any user name",
+                        "replace it with one line per user (dialup-admin adduser NAME)",
+                        "no wildcard clients"),
+    "secret-no-account": ("pap-secrets line {line}: {client} has no system account, and pppd's login option "
+                          "makes it need one: the caller is refused",
+                          "dialup-admin adduser {client}, or remove the line",
+                          "every pap-secrets user has an account"),
+    "system-account": ("system account {account} (uid {uid}) can dial in through pap-secrets line {line}",
+                       "deny it: add the line '{account} * \"*\" -' to /etc/ppp/pap-secrets "
+                       "(dialup-admin adduser adds such lines)",
+                       "system accounts cannot dial in"),
+}
+
+
+def check_pap_secrets(t: Target) -> list[Finding]:
+    """The pap-secrets rules (core/pap_rules.py) at the level they have now, with login as it is set."""
+    entries = t.pap_entries()
+    if entries is None or not t.lines:
+        return []
+    facts = pap_rules.Facts(login=t.login_in_effect(), accounts=t.passwd() or None)
+    found = [i for e in entries for i in pap_rules.issues(e, facts, ("secret-empty", "secret-wildcard"))]
+    found += [i for e in entries for i in pap_rules.issues(e, facts, ("secret-no-account",))]
+    found += pap_rules.system_accounts(entries, facts, t.shadow_locked)
+    out = []
+    for i in found:
+        if i.level in (ERROR, WARNING):
+            message, fix, _ = _PAP_WORDS[i.rule]
+            fields = {"line": i.entry.line, "client": i.entry.client, "account": i.account, "uid": i.uid}
+            out.append(Finding(i.rule, i.level, message.format(**fields), fix.format(**fields)))
+    reported = {f.check for f in out}
+    return out + [Finding(rule, OK, words[2]) for rule, words in _PAP_WORDS.items() if rule not in reported]
+
+
 # --- mgetty.config against the modem ----------------------------------------------------------
-
-
-def parse_mgetty_config(data: bytes) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """(global settings, per-port settings) of an mgetty.config."""
-    glob: dict[str, str] = {}
-    ports: dict[str, dict[str, str]] = {}
-    cur = glob
-    for line in data.decode(errors="replace").splitlines():
-        s = line.strip()
-        if not s or s.startswith("#"):
-            continue
-        key, _, value = s.partition(" ")
-        if key == "port":
-            cur = ports.setdefault(value.strip(), {})
-        else:
-            cur[key] = value.strip()
-    return glob, ports
-
-
-def _register(chat: str, reg: int) -> int | None:
-    m = re.search(rf"S{reg}=(\d+)", chat, re.IGNORECASE)
-    return int(m.group(1)) if m else None
 
 
 def check_mgetty_config(t: Target) -> list[Finding]:
     data = t.read(f"{t.config_dir}/mgetty.config")
     if data is None or not t.lines:
         return []
-    glob, ports = parse_mgetty_config(data)
+    glob, ports = mgetty_conf.parse(data)
     out: list[Finding] = []
     for tty in t.mgetty_ttys:
         eff = {**glob, **ports.get(tty, {})}
         chat = eff.get("init-chat", "")
-        s7 = _register(chat, 7) or DEFAULT_S7
+        s7 = mgetty_conf.register(chat, 7) or DEFAULT_S7
         try:
             act = int(eff.get("answer-chat-timeout", "80"))
             rings = int(eff.get("rings", "1"))
@@ -503,7 +304,7 @@ def check_mgetty_config(t: Target) -> list[Finding]:
                                f"setup-server --answer-chat-timeout {s7 + 5} (or more)"))
         else:
             out.append(Finding("answer-chat-timeout", OK, f"{tty}: answer-chat-timeout {act} s >= S7 {s7} + 5"))
-        s0 = _register(chat, 0)
+        s0 = mgetty_conf.register(chat, 0)
         if s0 is not None and s0 > 0 and s0 != rings:
             out.append(Finding("rings", WARNING,
                                f"{tty}: the modem answers by itself after {s0} rings (S0={s0}) but mgetty waits "
@@ -522,29 +323,29 @@ def check_port_users(t: Target) -> list[Finding]:
         return []
     out: list[Finding] = []
     procs = t.procs or []
-    mm_link = t.paths.node("/etc/systemd/system/multi-user.target.wants/ModemManager.service")
-    if any(p.comm == "ModemManager" for p in procs) or mm_link.is_symlink():
+    mm_link = f"{SYSTEMD_DIR}/multi-user.target.wants/ModemManager.service"
+    if any(p.comm == "ModemManager" for p in procs) or t.is_link(mm_link):
         out.append(Finding("modemmanager", WARNING, "ModemManager runs (or starts at boot): it probes serial modems",
                            "systemctl disable --now ModemManager"))
     else:
         out.append(Finding("modemmanager", OK, "ModemManager is not running"))
-    inittab = t.read("/etc/inittab") or b""
+    inittab = t.read(INITTAB) or b""
     try:
-        outside = managed.split(inittab, "/etc/inittab", name="server").outside
+        outside = managed.split(inittab, INITTAB, name="server").outside
     except managed.BlockError:
         outside = b""
     for tty in t.ttys:
         found: list[Finding] = []
-        getty = t.paths.node(f"/etc/systemd/system/getty.target.wants/serial-getty@{tty}.service")
-        if getty.is_symlink() or any(p.program.endswith("getty") and p.program != "mgetty" and p.names_tty(tty)
+        getty = f"{SYSTEMD_DIR}/getty.target.wants/serial-getty@{tty}.service"
+        if t.is_link(getty) or any(p.program.endswith("getty") and p.program != "mgetty" and p.names_tty(tty)
                                      for p in procs):
             found.append(Finding("serial-getty", ERROR, f"a serial getty also runs on {tty}",
                                  f"systemctl disable --now serial-getty@{tty}.service"))
         for e in inittab_fmt.entries(outside):
             if e.action in ("respawn", "once") and "mgetty" not in e.process and \
                     (tty in e.process.split() or f"/dev/{tty}" in e.process.split()):
-                found.append(Finding("serial-getty", ERROR, f"/etc/inittab line {e.lineno} runs {e.process.split()[0]} "
-                                     f"on {tty}", f"comment out line {e.lineno} of /etc/inittab, then telinit q"))
+                found.append(Finding("serial-getty", ERROR, f"{INITTAB} line {e.lineno} runs {e.process.split()[0]} "
+                                     f"on {tty}", f"comment out line {e.lineno} of {INITTAB}, then telinit q"))
         for p in procs:
             if p.program == "pppd" and p.names_tty(tty):
                 found.append(Finding("other-pppd", ERROR, f"pppd (pid {p.pid}) is using {tty} itself",
@@ -554,27 +355,17 @@ def check_port_users(t: Target) -> list[Finding]:
     return out
 
 
-def _is_answer(p: Proc, tty: str) -> bool:
-    from dialup_admin.core import direct_doctor
-
-    return direct_doctor.is_answer(p, tty)
-
-
 def _lock_findings(t: Target, tty: str) -> list[Finding]:
-    lock = f"/var/lock/LCK..{tty}"
+    lock = f"{LOCK_DIR}/LCK..{tty}"
     data = t.read(lock)
     if data is None or t.procs is None:
         return []
-    text = data.decode(errors="replace").strip()
-    if len(data) == 4 and not text.isdigit():  # binary (old Kermit) locks
-        pid = struct.unpack("=i", data)[0]
-    else:
-        pid = int(text) if text.isdigit() else -1
+    pid = uucp_lock.pid(data)
     holder = next((p for p in t.procs if p.pid == pid), None)
     if holder is None:
-        return [Finding("stale-lock", WARNING, f"{lock} names pid {pid}, which is gone: dial-outs are refused",
-                        f"rm {lock}")]
-    if holder.program not in ("mgetty", "pppd") and not _is_answer(holder, tty):
+        return [Finding("stale-lock", WARNING, f"{lock} names pid {-1 if pid is None else pid}, which is gone: "
+                        "dial-outs are refused", f"rm {lock}")]
+    if holder.program not in ("mgetty", "pppd") and not holder.is_answer(tty):
         return [Finding("port-locked", WARNING, f"{holder.program} (pid {pid}) holds {tty} ({lock})",
                         f"stop {holder.program} (kill {pid})")]
     return []
@@ -607,7 +398,7 @@ def check_addresses(t: Target) -> list[Finding]:
         pool = ipaddress.IPv4Network(str(t.state.get("pool")))
     except ValueError:
         return out + [Finding("address-pool", ERROR, "server.json has no valid pool", "rerun setup-server")]
-    clash = [r for r in netinfo.lan_networks(t.paths) if pool.overlaps(r.network)]
+    clash = [r for r in t.lan_networks() if pool.overlaps(r.network)]
     if clash and not t.state.get("proxyarp"):
         r = clash[0]
         out.append(Finding("address-pool", ERROR,
@@ -622,21 +413,17 @@ def check_addresses(t: Target) -> list[Finding]:
 # --- internet for callers ----------------------------------------------------------------------
 
 
-def _read_proc_value(t: Target, path: str) -> str | None:
-    data = t.read(path)
-    return None if data is None else data.decode(errors="replace").strip()
-
-
 def check_sharing(t: Target) -> list[Finding]:
     state = t.state or {}
     upstream = state.get("share_internet")
     if not isinstance(upstream, str) or not t.lines:
         return []
     out: list[Finding] = []
-    if t.paths.of("/sys/class/net").is_dir() and not netinfo.interface_exists(t.paths, upstream):
+    if t.interface_exists(upstream) is False:
         out.append(Finding("share-iface", ERROR, f"the shared interface {upstream} does not exist",
                            "setup-server --share-internet IFACE with an interface ip link lists"))
-    fwd = _read_proc_value(t, sharing.FORWARD)
+    data = t.read(sharing.FORWARD)
+    fwd = None if data is None else data.decode(errors="replace").strip()
     if fwd is None:
         out.append(Finding("ip-forward", OK, "not checked: the tree has no /proc/sys"))
     elif fwd != "1":
@@ -668,50 +455,43 @@ def check_sharing(t: Target) -> list[Finding]:
 
 
 def check_dns(t: Target) -> list[Finding]:
+    """Each line's ms-dns: an address that answers callers (this host listening, or reachable through NAT)."""
     if not t.lines:
         return []
     out: list[Finding] = []
-    sharing_on = isinstance((t.state or {}).get("share_internet"), str)
-    listening = netinfo.udp_listeners(t.paths, 53)
-    have_proc = t.paths.of("/proc/net/udp").is_file()
     for d in t.lines:
-        data = t.read(f"/etc/ppp/options.{d['tty']}") or b""
-        servers = [w[1] for w in _option_lines(data) if len(w) == 2 and w[0] == "ms-dns"]
+        data = t.read(tty_options(d["tty"])) or b""
+        servers = ppp_options.values(data, "ms-dns")
         if not servers:
             out.append(Finding("dns", WARNING, f"callers on {d['tty']} get no DNS server (no ms-dns)",
                                "setup-server --dns ADDR"))
-            continue
-        for s in servers:
-            try:
-                addr = ipaddress.IPv4Address(s)
-            except ValueError:
-                out.append(Finding("dns", ERROR, f"options.{d['tty']}: ms-dns {s} is not an address",
-                                   "setup-server --dns ADDR"))
-                continue
-            local = {str(x.get("local")) for x in t.lines}
-            if s in local:
-                if not have_proc:
-                    out.append(Finding("dns", OK, f"{d['tty']}: DNS {s} (this host) not checked: no /proc in the tree"))
-                elif ipaddress.IPv4Address(0) in listening or addr in listening:
-                    out.append(Finding("dns", OK, f"{d['tty']}: this host answers DNS on {s}"))
-                else:
-                    out.append(Finding("dns", ERROR, f"{d['tty']}: callers are told to use DNS {s} (this host), "
-                                       "but nothing here listens on port 53 there",
-                                       "install a resolver (apt-get install dnsmasq) or setup-server --dns ADDR"))
-                continue
-            if not sharing_on:
-                out.append(Finding("dns", WARNING, f"{d['tty']}: DNS {s} is elsewhere, but callers can only "
-                                   "reach this host", "setup-server --share-internet IFACE, or --dns with a local one"))
-                continue
-            answered = t.probe.dns_answers(addr)
-            if answered is None:
-                out.append(Finding("dns", OK, f"{d['tty']}: DNS {s} not checked (only on the running machine)"))
-            elif answered:
-                out.append(Finding("dns", OK, f"{d['tty']}: DNS {s} answers"))
-            else:
-                out.append(Finding("dns", ERROR, f"{d['tty']}: DNS {s} does not answer from here",
-                                   "setup-server --dns with a reachable server"))
+        out += [_dns_server(t, d["tty"], s) for s in servers]
     return out
+
+
+def _dns_server(t: Target, tty: str, s: str) -> Finding:
+    try:
+        addr = ipaddress.IPv4Address(s)
+    except ValueError:
+        return Finding("dns", ERROR, f"options.{tty}: ms-dns {s} is not an address", "setup-server --dns ADDR")
+    if s in {str(x.get("local")) for x in t.lines}:
+        listening = t.udp_listeners(53)  # None: the tree has no /proc
+        if listening is None:
+            return Finding("dns", OK, f"{tty}: DNS {s} (this host) not checked: no /proc in the tree")
+        if ipaddress.IPv4Address(0) in listening or addr in listening:
+            return Finding("dns", OK, f"{tty}: this host answers DNS on {s}")
+        return Finding("dns", ERROR, f"{tty}: callers are told to use DNS {s} (this host), "
+                       "but nothing here listens on port 53 there",
+                       "install a resolver (apt-get install dnsmasq) or setup-server --dns ADDR")
+    if not isinstance((t.state or {}).get("share_internet"), str):
+        return Finding("dns", WARNING, f"{tty}: DNS {s} is elsewhere, but callers can only reach this host",
+                       "setup-server --share-internet IFACE, or --dns with a local one")
+    answered = t.probe.dns_answers(addr)
+    if answered is None:
+        return Finding("dns", OK, f"{tty}: DNS {s} not checked (only on the running machine)")
+    if answered:
+        return Finding("dns", OK, f"{tty}: DNS {s} answers")
+    return Finding("dns", ERROR, f"{tty}: DNS {s} does not answer from here", "setup-server --dns with a reachable server")
 
 
 # --- session hooks ------------------------------------------------------------------------------
@@ -722,12 +502,11 @@ def check_hooks(t: Target) -> list[Finding]:
         return []
     out: list[Finding] = []
     for event, hook in sessions.HOOKS.items():
-        real = t.paths.of(hook)
-        if not real.is_file():
+        if not t.is_file(hook):
             out.append(Finding("session-hooks", WARNING, f"{hook} is missing: calls are not recorded",
                                "rerun dialup-admin setup-server"))
             continue
-        if not os.access(real, os.X_OK):
+        if not t.executable(hook):
             out.append(Finding("session-hooks", WARNING, f"{hook} is not executable: calls are not recorded",
                                f"chmod 755 {hook}"))
             continue
@@ -740,40 +519,25 @@ def check_hooks(t: Target) -> list[Finding]:
         if not runs:
             out.append(Finding("session-hooks", WARNING, f"{wrapper} does not run {hook}",
                                "rerun dialup-admin setup-server"))
-        elif not os.access(t.paths.of(wrapper), os.X_OK):
+        elif not t.executable(wrapper):
             out.append(Finding("session-hooks", WARNING, f"{wrapper} is not executable: pppd cannot run it",
                                f"chmod 755 {wrapper}"))
-        local = t.paths.of(f"/etc/ppp/{event}.local")
-        if data is not None and f"{event}.local".encode() in data and local.is_file() and os.access(local, os.X_OK):
+        local = f"/etc/ppp/{event}.local"
+        if data is not None and f"{event}.local".encode() in data and t.is_file(local) and t.executable(local):
             out.append(Finding("session-hooks", WARNING, f"/etc/ppp/{event}.local replaces run-parts in {wrapper}: "
                                "calls are not recorded",
                                f"add 'run-parts /etc/ppp/{event}.d --arg=\"$1\"...' to /etc/ppp/{event}.local"))
-    rec = t.paths.of(sessions.RECORDS)
-    if rec.exists() and not rec.is_file():
+    if t.exists(sessions.RECORDS) and not t.is_file(sessions.RECORDS):
         out.append(Finding("session-records", ERROR, f"{sessions.RECORDS} is not a regular file: the hooks "
                            "cannot append to it and sessions will not read it", f"mv {sessions.RECORDS} {sessions.RECORDS}.bad"))
-    elif rec.is_file():
-        st = rec.stat()
-        if st.st_uid != 0 or st.st_mode & 0o022:
+    elif t.is_file(sessions.RECORDS):
+        owner = t.owner(sessions.RECORDS)
+        if owner.uid != 0 or owner.mode & 0o022:
             out.append(Finding("session-records", ERROR, f"{sessions.RECORDS} can be written by others",
                                f"chown root {sessions.RECORDS}; chmod 640 {sessions.RECORDS}"))
     if not out:
         out.append(Finding("session-hooks", OK, "ip-up/ip-down record every call"))
     return out
-
-
-def check_radius(t: Target) -> list[Finding]:
-    """RADIUS (setup-server --radius, radius-server): core/radius_doctor.py."""
-    from dialup_admin.core import radius_doctor
-
-    return radius_doctor.check(t)
-
-
-def check_direct(t: Target) -> list[Finding]:
-    """Direct lines (no exchange: dialup-admin answer instead of mgetty): core/direct_doctor.py."""
-    from dialup_admin.core import direct_doctor
-
-    return direct_doctor.check(t)
 
 
 CHECKS: tuple[Check, ...] = (

@@ -7,6 +7,7 @@ view (reads the source, changes nothing), :func:`build` does it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -20,7 +21,7 @@ from dialup_admin.mgetty import build as b
 from dialup_admin.mgetty import source as s
 from dialup_admin.paths import Paths
 from dialup_admin.system import mgetty as mgetty_sys
-from dialup_admin.system import reading
+from dialup_admin.system import files, reading
 
 Say = Callable[[str], None]
 STAGES = 5
@@ -176,8 +177,9 @@ def build(req: BuildRequest, say: Say, echo: Say, warn: Say) -> BuildResult:
     describe(req)  # refuses a bad source (not a tarball, no policy file, checksum) before anything is written
     make = b.check_toolchain()
     b.check_writable(req.paths, [f"{req.prefix}/sbin", b.conf_dir(req.prefix)])
-    req.log.parent.mkdir(parents=True, exist_ok=True)
-    req.log.write_text(f"dialup-admin build-mgetty, {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n")
+    files.ensure_dir(req.log.parent)
+    header = f"dialup-admin build-mgetty, {time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n"
+    files.atomic_write(req.log, header.encode(), 0o644, os.geteuid(), os.getegid())  # run_make appends to it
     work = Path(tempfile.mkdtemp(prefix="dialup-admin-mgetty-"))
     ok = False
     keep = False  # a failed make leaves a tree worth reading; other failures do not

@@ -16,9 +16,11 @@ go through PAM on the host either, so the hash is SHA-512 whatever PAM is set to
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from dialup_admin.errors import UserError
+from dialup_admin.formats import passwd as passwd_fmt
+from dialup_admin.formats.passwd import GroupEntry as GroupEntry
+from dialup_admin.formats.passwd import PasswdEntry as PasswdEntry
 from dialup_admin.paths import Paths
 from dialup_admin.system import reading
 
@@ -45,32 +47,9 @@ CRYPT_METHOD = "SHA512"
 NO_SHELL = "/bin/false"
 
 
-@dataclass(frozen=True)
-class PasswdEntry:
-    name: str
-    uid: int
-    gid: int
-    gecos: str
-    home: str
-    shell: str
-
-
-@dataclass(frozen=True)
-class GroupEntry:
-    name: str
-    gid: int
-    members: tuple[str, ...]
-
-
-def _rows(paths: Paths, system_path: str, fields: int) -> list[list[str]]:
-    rows = []
-    for line in reading.read_or_empty(paths.of(system_path)).decode(errors="replace").splitlines():
-        if not line or line.startswith(("#", "+", "-")):
-            continue  # NIS compat lines are not local accounts
-        parts = line.split(":")
-        if len(parts) >= fields:
-            rows.append(parts)
-    return rows
+def _text(paths: Paths, system_path: str) -> str:
+    """The target's ``system_path`` as text; empty when it is not there."""
+    return reading.read_or_empty(paths.of(system_path)).decode(errors="replace")
 
 
 def has_database(paths: Paths) -> bool:
@@ -85,47 +64,25 @@ def has_shadow(paths: Paths) -> bool:
 
 def read_passwd(paths: Paths) -> list[PasswdEntry]:
     """The target's /etc/passwd (malformed lines skipped)."""
-    out = []
-    for p in _rows(paths, "/etc/passwd", 7):
-        try:
-            out.append(PasswdEntry(p[0], int(p[2]), int(p[3]), p[4], p[5], p[6]))
-        except ValueError:
-            continue
-    return out
+    return passwd_fmt.passwd(_text(paths, "/etc/passwd"))
 
 
 def read_group(paths: Paths) -> list[GroupEntry]:
     """The target's /etc/group."""
-    out = []
-    for p in _rows(paths, "/etc/group", 4):
-        try:
-            out.append(GroupEntry(p[0], int(p[2]), tuple(m for m in p[3].split(",") if m)))
-        except ValueError:
-            continue
-    return out
+    return passwd_fmt.group(_text(paths, "/etc/group"))
 
 
 def read_shadow_status(paths: Paths) -> dict[str, str]:
     """name -> "set" | "locked" | "empty" from the target's /etc/shadow (never the hash itself)."""
-    out: dict[str, str] = {}
     try:
-        rows = _rows(paths, "/etc/shadow", 2)
+        return passwd_fmt.shadow_status(_text(paths, "/etc/shadow"))
     except PermissionError:
-        return out  # not root: the state stays "unknown"
-    for p in rows:
-        h = p[1]
-        out[p[0]] = "empty" if h == "" else "locked" if h.startswith(("!", "*")) else "set"
-    return out
+        return {}  # not root: the state stays "unknown"
 
 
 def login_defs(paths: Paths) -> dict[str, str]:
     """Settings of the target's /etc/login.defs (UID_MIN...)."""
-    out: dict[str, str] = {}
-    for line in reading.read_or_empty(paths.of("/etc/login.defs")).decode(errors="replace").splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and not parts[0].startswith("#"):
-            out[parts[0]] = parts[1]
-    return out
+    return passwd_fmt.login_defs(_text(paths, "/etc/login.defs"))
 
 
 def uid_min(paths: Paths) -> int:

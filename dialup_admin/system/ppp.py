@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from dialup_admin.formats.pppd_log import LAB_HINT, Follower, KernelPpp
 from dialup_admin.paths import Paths
-from dialup_admin.system import commands, reading
+from dialup_admin.system import commands, files, reading, serial
 
 if TYPE_CHECKING:
     import pexpect
@@ -183,12 +183,11 @@ class DialRecord:
         return paths.state_dir / f"dial-{peer}.json"
 
     def save(self, paths: Paths) -> None:
-        """Write ``/var/lib/dialup-admin/dial-PEER.json`` (creates the state directory)."""
+        """Write ``/var/lib/dialup-admin/dial-PEER.json`` atomically, mode 0644 (creates the state directory)."""
         p = self.path(paths, self.peer)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp, p)
+        files.ensure_dir(p.parent)
+        data = json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+        files.atomic_write(p, data.encode(), 0o644, os.geteuid(), os.getegid())
 
     @classmethod
     def load(cls, paths: Paths, peer: str) -> DialRecord | None:
@@ -292,7 +291,6 @@ def _alive(pid: int) -> bool:
 
 def _lock_pid(lf: Path) -> int | None:
     try:
-        text = reading.read_text(lf).strip()
+        return serial.read_lock_pid(lf)
     except OSError:
         return None
-    return int(text) if text.isdigit() else None

@@ -22,6 +22,12 @@ class Proc:
     def names_tty(self, tty: str) -> bool:
         return tty in self.argv[1:] or f"/dev/{tty}" in self.argv[1:]
 
+    def is_answer(self, tty: str) -> bool:
+        """Whether this is ``dialup-admin answer TTY`` (a direct line's program), run as a console
+        script or as ``python -m dialup_admin``."""
+        args = list(self.argv)
+        return "answer" in args and self.names_tty(tty) and any("dialup" in a for a in args[: args.index("answer")])
+
 
 def processes(paths: Paths) -> list[Proc] | None:
     """Every process of the target, or None when there is no /proc to read (a plain tree)."""

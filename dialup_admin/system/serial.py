@@ -12,7 +12,6 @@ import contextlib
 import errno
 import fcntl
 import os
-import struct
 import termios
 import threading
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 from types import TracebackType
 
 from dialup_admin.errors import BadInput, UserError
+from dialup_admin.formats import uucp_lock
 from dialup_admin.paths import Paths
 from dialup_admin.system import reading
 
@@ -76,13 +76,7 @@ def read_lock_pid(path: Path) -> int | None:
         data = reading.read_bytes(path, limit=64)
     except FileNotFoundError:
         return None
-    text = data.decode("ascii", errors="replace").strip()
-    if text.isdigit():
-        return int(text)
-    if len(data) == 4:
-        (pid,) = struct.unpack("=i", data)
-        return pid if pid > 0 else None
-    return None
+    return uucp_lock.pid(data)
 
 
 def pid_alive(pid: int) -> bool:

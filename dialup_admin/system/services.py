@@ -18,7 +18,7 @@ from pathlib import Path
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.paths import Paths
 from dialup_admin.system import commands, reading
-from dialup_admin.system.procs import Proc, processes
+from dialup_admin.system.procs import processes
 
 INIT_CHOICES = ("auto", "inittab", "systemd", "none")
 SETTLE_SECONDS = 5.0  # how long a started mgetty must stay up before the apply counts it as running
@@ -109,16 +109,10 @@ def mgetty_pids(paths: Paths, tty: str) -> list[int]:
     return [p.pid for p in processes(paths) or [] if p.program == "mgetty" and p.names_tty(tty)]
 
 
-def _is_answer(p: Proc, tty: str) -> bool:
-    """Whether ``p`` is ``dialup-admin answer TTY`` (a direct line's program)."""
-    args = list(p.argv)
-    return "answer" in args and p.names_tty(tty) and any("dialup" in a for a in args[: args.index("answer")])
-
-
 def program_pids(paths: Paths, tty: str) -> list[int]:
     """The pids of the line's program: mgetty, or ``dialup-admin answer`` on a direct line."""
     return [p.pid for p in processes(paths) or []
-            if p.names_tty(tty) and (p.program == "mgetty" or _is_answer(p, tty))]
+            if p.names_tty(tty) and (p.program == "mgetty" or p.is_answer(tty))]
 
 
 def call_pid(paths: Paths, tty: str) -> int | None:
