@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from dialup_admin.errors import UserError
-from dialup_admin.lab.agent import AGENT_SCRIPT, HEARTBEAT, Agent, StepResult
+from dialup_admin.lab.agent import HEARTBEAT, Agent, StepResult, agent_script
 from dialup_admin.lab.guest import Guest, GuestError
 from dialup_admin.lab.scenario import (
     _SHOWN_SERVER_LOG,
@@ -97,12 +97,12 @@ class PoolLab(Lab):
         self.say("Phone line: server1 on 11, server2 on 12, the caller on 21 and 22 (full speed); "
                  f"guest network {NET}.0/24 over UML multicast")
         self.line = PhoneLine(numbers, ring_interval=1.0, log=self._event, trace=True).start()
-        self.radius = Agent(Guest("radius", AGENT_SCRIPT, folder=self.folder / "radius", modules=False,
+        self.radius = Agent(Guest("radius", agent_script(), folder=self.folder / "radius", modules=False,
                                   kernel_args=[self.net]))
         for name, (number, _) in SERVERS.items():
-            self.servers[name] = Agent(Guest(name, AGENT_SCRIPT, folder=self.folder / name,
+            self.servers[name] = Agent(Guest(name, agent_script(), folder=self.folder / name,
                                              serial=[self.line.pty(number)], kernel_args=[self.net]))
-        self.caller = Agent(Guest("caller", AGENT_SCRIPT, folder=self.folder / "caller",
+        self.caller = Agent(Guest("caller", agent_script(), folder=self.folder / "caller",
                                   serial=[self.line.pty(PEERS["one"][0]), self.line.pty(PEERS["two"][0])],
                                   kernel_args=[self.net]))
         self.server = self.servers["server1"]

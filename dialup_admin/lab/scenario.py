@@ -51,7 +51,7 @@ from types import TracebackType
 
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.lab import uart
-from dialup_admin.lab.agent import AGENT_SCRIPT, HEARTBEAT, Agent, StepResult
+from dialup_admin.lab.agent import HEARTBEAT, Agent, StepResult, agent_script
 from dialup_admin.lab.boot import INITS
 from dialup_admin.lab.guest import Guest, GuestError, module_dir, tool_command, uml_binary
 from dialup_admin.lab.pppmon import PppMonitor
@@ -331,7 +331,7 @@ class Lab:
         self.server = Agent(self._server_guest())
         self.boots = 1
         for name in self.client_names:
-            guest = Guest(name, AGENT_SCRIPT, folder=self.folder / name, serial=[self.line.pty(self.number_of[name])])
+            guest = Guest(name, agent_script(), folder=self.folder / name, serial=[self.line.pty(self.number_of[name])])
             self.clients[name] = Agent(guest)
         agents = [self.server, *self.clients.values()]
         self.say(f"Booting {len(agents)} user-mode Linux guests (kernel PPP): {', '.join(a.guest.name for a in agents)}")
@@ -348,7 +348,7 @@ class Lab:
         """The server guest: ``init`` as its PID 1; with a real init, its own disk (it survives a reboot)."""
         assert self.line is not None
         folder = self.folder / "server"
-        return Guest("server", AGENT_SCRIPT, folder=folder, init=self.init,
+        return Guest("server", agent_script(), folder=folder, init=self.init,
                      serial=[self.line.pty(n) for n in SERVER_NUMBERS[:self.lines]],
                      absent_serial=[self.lines + 1] if self.lines < len(GUEST_TTYS) else [],
                      disk=folder / "disk.img" if self.init != "none" else None,
