@@ -40,32 +40,11 @@ from dialup_admin.lab.scenario import (
     User,
     drop_dtr,
 )
+from dialup_admin.render import render
 
 NUMBER = "5551234"  # what the callers dial: answer takes only this number
 STOCK_PEER = "stock"
 TONE_EVENT = f"{SERVER_NUMBERS[0]} voice transmit ("
-
-# A caller set up by hand the way pppd(8) and chat(8) describe it: pppd's defaults
-# (lcp-restart 3, no connect-delay change), the number dialed with X4 (waits for a dial tone).
-STOCK_PEERS = f"""# A stock pppd caller (hand-written, pppd's default timers)
-/dev/ttyS1
-57600
-connect "/usr/sbin/chat -v -f /etc/ppp/chat-{STOCK_PEER}"
-user {{user}}
-remotename {STOCK_PEER}
-noauth
-noipdefault
-"""
-STOCK_CHAT = """ABORT BUSY
-ABORT "NO CARRIER"
-ABORT "NO DIALTONE"
-ABORT ERROR
-"" ATZ
-OK ATX4
-OK ATDT{number}
-CONNECT ""
-"""
-
 
 def answer_command(output: str, tty: str) -> str:
     """The answer command line for ``tty`` that ``setup-server --init none`` said to keep running."""
@@ -108,14 +87,8 @@ def setup_server(lab: Lab, users: Sequence[User]) -> None:
     for user in users:
         lab.tool(lab.server, f"adduser-{user.name}", f"adduser {shlex.quote(user.name)} --password-stdin",
                  stdin=user.password, timeout=120)
-    lab.step(lab.server, "transfer-server",
-             f"{lab.python} -m dialup_admin.lab.transfer serve > \"$LAB_FOLDER/transfer.log\" 2>&1 &",
-             title="random-data server on port 5001 (for the transfers)", timeout=30)
-    # What inittab's "respawn" does: start answer again whenever it (or the pppd it became) exits.
-    lab.step(lab.server, f"answer-{tty}",
-             f"( n=0; while :; do n=$((n + 1)); echo \"start $n: {command}\"; {command}; "
-             f"echo \"answer exit $?\"; lab_wait_file dtr-{tty}-$n 20; done ) > \"$LAB_FOLDER/respawn-{tty}.log\" 2>&1 &",
-             title=f"respawn loop (as inittab would): {command}", timeout=30)
+    lab.start_transfer_server()
+    lab.respawn(lab.server, tty, command, "answer")
     wait_tone(lab, 1)
     lab.setup_seconds = time.monotonic() - t
 
@@ -127,16 +100,7 @@ def hang_up_during_tone(lab: Lab) -> list[str]:
     agent = lab.client(client)
     since = len(lab.line.events)
     mark = f"hungup-{since}"
-    step = agent.send("hang-up-in-tone", f"""
-stty -F /dev/ttyS1 raw -echo 57600 2>/dev/null
-exec 3<>/dev/ttyS1
-printf 'ATZ\\r' >&3
-busybox usleep 300000
-printf 'ATX4DT{NUMBER}\\r' >&3
-lab_wait_file {mark} 30 || {{ echo "the host did not hang up"; exit 1; }}
-exec 3>&-
-echo "off hook, dial tone, hung up before dialing"
-""")
+    step = agent.send("hang-up-in-tone", render("lab/hang-up-in-tone.sh.j2", number=NUMBER, mark=mark))
     lab.say(f"{client}$ off hook, waits for the dial tone, hangs up before the first digit (DTR)")
     lab.line.wait_for(f"{CLIENT_NUMBERS[0]} dial tone heard", timeout=60, since=since)
     drop_dtr(lab.line.pty(lab.number_of[client]), 0.3)
@@ -153,14 +117,8 @@ def stock_call(lab: Lab, call: Call, user: User, transfer: int, number: str = NU
     lab.say(f"== Call {call.number}: {client} dials with a stock pppd and chat (pppd's default timers)")
     (agent.guest.folder / ".stdin").write_text(f"{user.name} {STOCK_PEER} \"{user.password}\"\n")
     (agent.guest.folder / ".stdin").chmod(0o600)
-    lab.step(agent, "stock-setup", f"""
-cat > /etc/ppp/peers/{STOCK_PEER} <<'EOF'
-{STOCK_PEERS.format(user=user.name)}EOF
-cat > /etc/ppp/chat-{STOCK_PEER} <<'EOF'
-{STOCK_CHAT.format(number=number)}EOF
-grep -q '^{user.name} {STOCK_PEER} ' /etc/ppp/pap-secrets || cat "$LAB_FOLDER/.stdin" >> /etc/ppp/pap-secrets
-rc=$?; rm -f "$LAB_FOLDER/.stdin"; exit $rc
-""", title=f"write /etc/ppp/peers/{STOCK_PEER}, /etc/ppp/chat-{STOCK_PEER}, its pap-secrets line (by hand)",
+    lab.step(agent, "stock-setup", render("lab/stock-setup.sh.j2", peer=STOCK_PEER, user=user.name, number=number),
+             title=f"write /etc/ppp/peers/{STOCK_PEER}, /etc/ppp/chat-{STOCK_PEER}, its pap-secrets line (by hand)",
              timeout=30)
     lab.drain(client)
     try:

@@ -49,8 +49,10 @@ from dialup_admin.lab.scenario import (
     check_host,
     drop_dtr,
     mgetty_command,
+    wait_mgetty_on,
 )
 from dialup_admin.modem.simulator import PhoneLine
+from dialup_admin.render import render
 
 NET = "10.0.99"
 RADIUS_ADDRS = (f"{NET}.10", f"{NET}.11")  # primary, backup (both on the radius guest)
@@ -257,17 +259,8 @@ class PoolLab(Lab):
             extra = f" --max-sessions {sessions}" if sessions else ""
             self.tool(self.radius, f"adduser-{user.name}", f"adduser {user.name} --radius{extra} --password-stdin",
                       stdin=user.password, timeout=120)
-        # What the package's init would do: its log and run directories (a fresh tmpfs
-        # here), then the daemon; it writes its pid file once its modules are loaded.
-        self.step(self.radius, "freeradius", """
-install -d -o freerad -g freerad -m 0750 /var/log/freeradius
-install -d -o freerad -g freerad -m 0755 /run/freeradius
-freeradius || exit 1
-lab_until 120
-until [ -s /run/freeradius/freeradius.pid ]; do lab_expired && { tail -n 20 /var/log/freeradius/radius.log; exit 1; }; busybox usleep 100000; done
-( tail -n +1 -F /var/log/freeradius/radius.log > "$LAB_FOLDER/radius.log" 2>/dev/null & )
-echo "freeradius running, pid $(cat /run/freeradius/freeradius.pid)"
-""", title="freeradius (as its init script would start it)", timeout=180)
+        self.step(self.radius, "freeradius", render("lab/freeradius.sh.j2"),
+                  title="freeradius (as its init script would start it)", timeout=180)
 
     def setup_servers(self) -> None:
         self.say("== The dial-in servers: setup-server --radius, mgetty on ttyS1")
@@ -283,10 +276,7 @@ echo "freeradius running, pid $(cat /run/freeradius/freeradius.pid)"
         for (name, agent), result in zip(self.servers.items(), results):
             command = mgetty_command(result.output, TTY)
             self.step(agent, "mgetty-log-dir", f"mkdir -p {log_dir}", timeout=30)
-            self.step(agent, f"mgetty-{TTY}",
-                      f"( n=0; while :; do n=$((n + 1)); echo \"start $n: {command}\"; {command}; "
-                      f"echo \"mgetty exit $?\"; lab_wait_file dtr-{TTY}-$n 20; done ) > \"$LAB_FOLDER/respawn-{TTY}.log\" 2>&1 &",
-                      title=f"respawn loop (as inittab would): {command}", timeout=30)
+            self.respawn(agent, TTY, command)
         for name in self.servers:
             self.wait_ready(name)
 
@@ -295,13 +285,7 @@ echo "freeradius running, pid $(cat /run/freeradius/freeradius.pid)"
         agent = self.servers[name]
         self.starts[name] += 1
         count, log = self.starts[name], self.mgetty_log[TTY]
-        agent.run(f"wait-mgetty-{count}", f"""
-lab_until {int(timeout)}
-until c=$(grep -c 'waiting\\.\\.\\.' {log} 2>/dev/null); [ "${{c:-0}}" -ge {count} ]; do
-    lab_expired && {{ echo "mgetty on {TTY} is not waiting for a call; its log:"; tail -n 20 {log}; exit 1; }}
-    busybox usleep 100000
-done
-""", timeout=timeout + 30)
+        wait_mgetty_on(agent, f"wait-mgetty-{count}", TTY, log, count, timeout)
         self.say(f"  {name}: mgetty on {TTY} waits for a call")
 
     def client_peer(self, peer: str, user: User, *, new_password: bool = False) -> None:
@@ -352,9 +336,7 @@ done
         """Drop what the caller's modem said while its port was closed (see Lab.drain)."""
         assert self.caller is not None
         device = PEERS[peer][1]
-        self.step(self.caller, f"drain-{peer}",
-                  f"stty -F {device} raw -echo 2>/dev/null\n"
-                  f"busybox timeout 1 cat {device} > \"$LAB_FOLDER/drained\" 2>/dev/null; true",
+        self.step(self.caller, f"drain-{peer}", render("lab/drain.sh.j2", device=device, report=False),
                   title=f"drop what the modem on {device} said while the port was closed", timeout=30)
 
     def accounting(self, title: str, want: dict[tuple[str, str], str]) -> list[dict[str, object]]:

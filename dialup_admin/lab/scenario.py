@@ -58,6 +58,7 @@ from dialup_admin.lab.pppmon import PppMonitor
 from dialup_admin.lab.transfer import MIB
 from dialup_admin.modem.simulator import PhoneLine
 from dialup_admin.paths import Paths
+from dialup_admin.render import render
 from dialup_admin.system import mgetty as mgetty_sys
 from dialup_admin.system import serial
 
@@ -153,22 +154,6 @@ class Report:
         }
 
 
-# Which process keeps mgetty running: a shell loop per line checking PID 1's part.
-_SERVICE_CHECK = {
-    "systemd": """pid=$(systemctl show -p MainPID --value mgetty@{tty}.service)
-state=$(systemctl show -p ActiveState --value mgetty@{tty}.service)/$(systemctl show -p SubState --value mgetty@{tty}.service)
-tr '\\0' ' ' < /proc/$pid/cmdline | grep -q ' {tty} ' || {{ echo "mgetty@{tty}.service's main PID $pid is not mgetty on {tty}"; exit 1; }}
-echo "mgetty@{tty}.service: $state, main PID $pid ($(cat /proc/1/comm) is PID 1)"
-""",
-    "sysvinit": """pid=$(pgrep -f 'mgetty {tty} ') || {{ echo "no mgetty on {tty}"; exit 1; }}
-ppid=$(awk '/^PPid:/ {{ print $2 }}' /proc/$pid/status)
-[ "$ppid" = 1 ] || {{ echo "mgetty on {tty} (PID $pid) is a child of $ppid, not of init"; exit 1; }}
-echo "mgetty on {tty}: PID $pid, child of PID 1 ($(cat /proc/1/comm)): $(grep ':respawn:.* {tty} ' /etc/inittab)"
-""",
-    "none": "",
-}
-
-
 def mgetty_command(output: str, tty: str) -> str:
     """The mgetty command line for ``tty`` that ``setup-server --init none`` said to keep running."""
     for line in output.splitlines():
@@ -192,6 +177,12 @@ def drop_dtr(pty: str, seconds: float = 0.3) -> None:
         serial.drop_dtr(fd, seconds)
     finally:
         os.close(fd)
+
+
+def wait_mgetty_on(agent: Agent, name: str, tty: str, log: str, count: int, timeout: float) -> None:
+    """Wait in ``agent``'s guest until mgetty on ``tty`` has said ``waiting...`` ``count`` times in ``log``."""
+    agent.run(name, render("lab/wait-mgetty.sh.j2", tty=tty, log=log, count=count, timeout=int(timeout)),
+              timeout=timeout + 30)
 
 
 def check_host() -> None:
@@ -451,10 +442,8 @@ class Lab:
         """Copy the server guest's mgetty logs (on its tmpfs /var/log) into its folder (``into``: a subfolder)."""
         assert self.server is not None
         where = f"$LAB_FOLDER/{into}" if into else "$LAB_FOLDER"
-        copies = "".join(f"cp {shlex.quote(log)} \"{where}/mgetty-{tty}.log\" 2>/dev/null\n"
-                         f"cp /var/log/dialup-admin/answer-{tty}.log \"{where}/\" 2>/dev/null\n"
-                         for tty, log in self.mgetty_log.items())
-        self.server.run("collect-logs", f"mkdir -p \"{where}\"\n{copies}true", timeout=30)
+        self.server.run("collect-logs", render("lab/collect-logs.sh.j2", where=where, logs=list(self.mgetty_log.items())),
+                        timeout=30)
 
     def reboot_server(self) -> float:
         """Power the server guest off through its init and boot it again on the same disk.
@@ -544,18 +533,12 @@ class Lab:
             ip = f" --ip {user.ip}" if user.ip else ""
             self.tool(self.server, f"adduser-{user.name}", f"adduser {shlex.quote(user.name)}{ip} --password-stdin",
                       stdin=user.password, timeout=120)
-        self.step(self.server, "transfer-server",
-                  f"{self.python} -m dialup_admin.lab.transfer serve > \"$LAB_FOLDER/transfer.log\" 2>&1 &",
-                  title="random-data server on port 5001 (for the transfers)", timeout=30)
+        self.start_transfer_server()
         # The guest's /var/log is an empty tmpfs; the mgetty package ships this directory.
         log_dirs = sorted({str(Path(p).parent) for p in self.mgetty_log.values()})
         self.step(self.server, "mgetty-log-dir", f"mkdir -p {' '.join(map(shlex.quote, log_dirs))}", timeout=30)
         for tty, command in commands.items():
-            # What inittab's "respawn" does: start mgetty again whenever it exits.
-            self.step(self.server, f"mgetty-{tty}",
-                      f"( n=0; while :; do n=$((n + 1)); echo \"start $n: {command}\"; {command}; "
-                      f"echo \"mgetty exit $?\"; lab_wait_file dtr-{tty}-$n 20; done ) > \"$LAB_FOLDER/respawn-{tty}.log\" 2>&1 &",
-                      title=f"respawn loop (as inittab would): {command}", timeout=30)
+            self.respawn(self.server, tty, command)
         for tty in self.ttys:
             self.wait_mgetty(tty, 1)
         self.setup_seconds = time.monotonic() - t
@@ -587,17 +570,14 @@ class Lab:
         """Start the server guest's port watcher (a port's last close drops DTR: :mod:`~dialup_admin.lab.uart`)."""
         assert self.server is not None
         ttys = " ".join(self.ttys)
-        self.step(self.server, "uart",
-                  f"rm -f \"$LAB_FOLDER/{uart.READY}\"\n"
-                  f"{self.python} -m dialup_admin.lab.uart \"$LAB_FOLDER\" {ttys} > \"$LAB_FOLDER/uart.out\" 2>&1 &\n"
-                  f"lab_wait_file {uart.READY} 60 || {{ cat \"$LAB_FOLDER/uart.out\"; exit 1; }}",
+        self.step(self.server, "uart", render("lab/uart.sh.j2", python=self.python, ttys=self.ttys, ready=uart.READY),
                   title=f"the lab's DTR line: a port's last close drops DTR (watching {ttys})", timeout=90)
 
     def show_mgetty(self, ttys: Sequence[str] | None = None) -> StepResult:
         """What the guide checks: ``pgrep`` shows ``mgetty ttyS1 -D /dev/ttyS1``, run by PID 1's service."""
         assert self.server is not None
-        checks = "".join(_SERVICE_CHECK[self.init].format(tty=tty) for tty in ttys or self.ttys)
-        return self.step(self.server, "pgrep-mgetty", f"pgrep -a mgetty || {{ echo 'no mgetty'; exit 1; }}\n{checks}",
+        script = render("lab/show-mgetty.sh.j2", init=self.init, ttys=list(ttys or self.ttys))
+        return self.step(self.server, "pgrep-mgetty", script,
                          title="pgrep -a mgetty", timeout=60)
 
     def mgetty_waits(self, tty: str) -> int:
@@ -613,15 +593,13 @@ class Lab:
     def wait_mgetty(self, tty: str, count: int, timeout: float = 120) -> None:
         """Wait until mgetty on ``tty`` has started ``count`` times and waits for a call."""
         assert self.server is not None
-        log = self.mgetty_log[tty]
-        self.server.run(f"wait-mgetty-{tty}-{count}", f"""
-lab_until {int(timeout)}
-until c=$(grep -c 'waiting\\.\\.\\.' {log} 2>/dev/null); [ "${{c:-0}}" -ge {count} ]; do
-    lab_expired && {{ echo "mgetty on {tty} is not waiting for a call; its log:"; tail -n 20 {log}; exit 1; }}
-    busybox usleep 100000
-done
-""", timeout=timeout + 30)
+        wait_mgetty_on(self.server, f"wait-mgetty-{tty}-{count}", tty, self.mgetty_log[tty], count, timeout)
         self.say(f"  server: mgetty on {tty} waits for a call ({'started' if count == 1 else f'respawned, start {count}'})")
+
+    def respawn(self, agent: Agent, tty: str, command: str, program: str = "mgetty") -> None:
+        """Keep ``command`` running on ``tty`` in a loop, as inittab's respawn would (``respawn-TTY.log``)."""
+        self.step(agent, f"{program}-{tty}", render("lab/respawn.sh.j2", command=command, tty=tty, program=program),
+                  title=f"respawn loop (as inittab would): {command}", timeout=30)
 
     # -- the callers ---------------------------------------------------------------
 
@@ -698,11 +676,7 @@ done
         host's end of the line open, so those bytes wait for the next open, and chat,
         reading "NO CARRIER" after ATZ, would give up the next call at once.
         """
-        self.step(self.client(client), "drain",
-                  "stty -F /dev/ttyS1 raw -echo 2>/dev/null\n"
-                  "busybox timeout 1 cat /dev/ttyS1 > \"$LAB_FOLDER/drained\" 2>/dev/null\n"
-                  "[ -s \"$LAB_FOLDER/drained\" ] && echo \"dropped $(wc -c < \"$LAB_FOLDER/drained\") bytes: "
-                  "$(tr -c '[:print:]' ' ' < \"$LAB_FOLDER/drained\")\"; true",
+        self.step(self.client(client), "drain", render("lab/drain.sh.j2", device="/dev/ttyS1", report=True),
                   title="drop what the modem said while the port was closed (as a closed serial port does)",
                   timeout=30)
 
@@ -715,14 +689,8 @@ done
     def server_log(self, pattern: str, timeout: float) -> None:
         """Wait until the server's syslog (pppd's log) has a line matching the extended regex ``pattern``."""
         assert self.server is not None
-        self.server.run("server-log", f"""
-lab_until {int(timeout)}
-until grep -Eq {shlex.quote(pattern)} "$LAB_FOLDER/syslog.log"; do
-    lab_expired && {{ echo "no {pattern} in the server's syslog"; exit 1; }}
-    busybox usleep 200000
-done
-grep -E {shlex.quote(pattern)} "$LAB_FOLDER/syslog.log" | tail -n 1
-""", timeout=timeout + 30, show=self.say)
+        self.server.run("server-log", render("lab/server-log.sh.j2", pattern=pattern, timeout=int(timeout)),
+                        timeout=timeout + 30, show=self.say)
 
     def other_logs(self, failed: str, count: int = 12) -> list[str]:
         """The other guests' last pppd/mgetty/chat syslog lines (the other side of a failed step)."""
