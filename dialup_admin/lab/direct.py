@@ -39,6 +39,7 @@ from dialup_admin.lab.scenario import (
     Say,
     User,
     drop_dtr,
+    reporting,
 )
 from dialup_admin.render import render
 
@@ -169,44 +170,27 @@ def run(*, bps: int | None = None, keep: bool = False, say: Say | None = None, t
     lab.dial_number = NUMBER
     report = Report(lab.folder)
     client = lab.client_names[0]
-    try:
-        with lab:
-            report.boot_seconds = dict(lab.boot_seconds)
-            setup_server(lab, [user])
-            report.setup_seconds = lab.setup_seconds
-            lab.setup_client(client, user)
-            call = Call(1, client, user.name, caller="dialup-admin dial (X4)")
-            report.calls.append(call)
-            lab.call(call, transfer=transfer)
-            wait_tone(lab, 2)
-            lab.say("== A caller hangs up during the dial tone")
-            gone = hang_up_during_tone(lab)
-            if any(" DTMF " in e for e in gone):
-                raise UserError("the caller dialed a digit before hanging up: the scenario did not happen")
-            stock = Call(2, client, user.name, caller="stock pppd + chat")
-            report.calls.append(stock)
-            stock_call(lab, stock, user, transfer)
-            wait_tone(lab, 3)
-            refused = Call(3, client, user.name, caller="dialup-admin dial (X4)", expect_refusal=True)
-            report.calls.append(refused)
-            wrong_password(lab, refused, wrong)
-            wait_tone(lab, 4)
-            lab.ok = True
-    except GuestError as exc:
-        report.error = str(exc)
-        report.log_lines = exc.log_lines + lab.other_logs(exc.name)
-        if report.calls and not report.calls[-1].ok:
-            report.calls[-1].failed_stage = exc.stage
-    except UserError as exc:
-        report.error = str(exc)
-    except KeyboardInterrupt:
-        if lab.folder.exists():
-            lab.say(f"interrupted: the guests are stopped; logs in {lab.folder}")
-        raise
-    report.seconds = time.monotonic() - start
-    if lab.folder.exists():
-        import json
-
-        (lab.folder / "report.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
+    with reporting(lab, report, start), lab:
+        report.boot_seconds = dict(lab.boot_seconds)
+        setup_server(lab, [user])
+        report.setup_seconds = lab.setup_seconds
+        lab.setup_client(client, user)
+        call = Call(1, client, user.name, caller="dialup-admin dial (X4)")
+        report.calls.append(call)
+        lab.call(call, transfer=transfer)
+        wait_tone(lab, 2)
+        lab.say("== A caller hangs up during the dial tone")
+        gone = hang_up_during_tone(lab)
+        if any(" DTMF " in e for e in gone):
+            raise UserError("the caller dialed a digit before hanging up: the scenario did not happen")
+        stock = Call(2, client, user.name, caller="stock pppd + chat")
+        report.calls.append(stock)
+        stock_call(lab, stock, user, transfer)
+        wait_tone(lab, 3)
+        refused = Call(3, client, user.name, caller="dialup-admin dial (X4)", expect_refusal=True)
+        report.calls.append(refused)
+        wrong_password(lab, refused, wrong)
+        wait_tone(lab, 4)
+        lab.ok = True
     return report
 

@@ -29,10 +29,9 @@ import json
 import random
 import re
 import shlex
-import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from dialup_admin.errors import UserError
@@ -49,6 +48,8 @@ from dialup_admin.lab.scenario import (
     check_host,
     drop_dtr,
     mgetty_command,
+    new_lines,
+    reporting,
     wait_mgetty_on,
 )
 from dialup_admin.modem.simulator import PhoneLine
@@ -159,23 +160,15 @@ class PoolLab(Lab):
                     (agent.guest.folder / HEARTBEAT).touch()
 
     def _show_log(self, path: Path, offset: int, who: str, shown: re.Pattern[str]) -> int:
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read()
-        except OSError:
-            return offset
-        end = data.rfind(b"\n") + 1
-        for line in data[:end].decode(errors="replace").splitlines():
+        lines, offset = new_lines(path, offset)
+        for line in lines:
             if shown.search(line):
                 text = _SYSLOG_PREFIX.sub("", line)
                 self.say(f"  {who} log: {re.sub(r'^[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]+ [0-9:]+ [0-9]{4} : ', '', text)}")
-        return offset + end
+        return offset
 
     def close(self, failed: bool = False) -> None:
-        self._stop_watch.set()
-        if self._watch is not None:
-            self._watch.join(timeout=10)
+        self._stop_watching()
         for name, agent in self.servers.items():
             if agent.guest.running:
                 try:
@@ -189,26 +182,8 @@ class PoolLab(Lab):
                                 timeout=20)
             except UserError:
                 pass
-        for agent in self.agents():
-            if agent.guest.running:
-                agent.stop()
-        deadline = time.monotonic() + 20
-        for agent in self.agents():
-            while agent.guest.running and time.monotonic() < deadline:
-                time.sleep(0.05)
-            agent.guest.keep = True
-            agent.guest.close()
-        if self.line is not None:
-            try:
-                self.line.stop()
-            except RuntimeError as exc:
-                self.say(f"phone line: {exc}")
-            self.line = None
-        with self._lock:
-            self._transcript.close()
-            self._events_file.close()
-        if self._own_folder and not self.keep and not failed:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        self._power_off(self.agents())
+        self._release(failed)
 
     # -- the pool --------------------------------------------------------------------
 
@@ -393,6 +368,55 @@ def summary(report: Report) -> Iterator[str]:
         yield f"FAIL: {report.error or 'a call failed'}"
 
 
+def _set_up(lab: PoolLab, alice: User, bob: User) -> None:
+    """The network, FreeRADIUS with alice (one session at most) and bob, both servers, both peers."""
+    lab.network()
+    lab.setup_radius([(alice, 1), (bob, None)])
+    lab.setup_servers()
+    lab.client_peer("one", alice)
+    lab.client_peer("two", bob)
+
+
+def _both_servers(lab: PoolLab, alice: User, bob: User, next_call: Callable[[str, User], Call]) -> None:
+    """alice calls server1, bob server2: both let in by the one FreeRADIUS and in its accounting."""
+    lab.dial_call(next_call("one", alice))
+    lab.dial_call(next_call("two", bob))
+    lab.accounting("Both calls in FreeRADIUS's accounting (run on the RADIUS server)",
+                   {("alice", "server1"): "active", ("bob", "server2"): "active"})
+    lab.hangup("two")
+
+
+def _refusals(lab: PoolLab, report: Report, alice: User, bob: User, next_call: Callable[[str, User], Call]) -> None:
+    """bob with a wrong password, then alice on server2 while still on server1 (Simultaneous-Use): refused."""
+    lab.client_peer("two", User("bob", "Not-bobs-password"), new_password=True)
+    lab.dial_call(next_call("two", bob), expect_refusal=True)
+    lab.say("  | " + lab.server_logs("server2", r"RADIUS refused bob"))
+
+    lab.client_peer("two", alice, new_password=True)
+    lab.dial_call(next_call("two", alice), expect_refusal=True)
+    if "already logged in" not in report.calls[-1].dial_output:
+        raise UserError("the second session was refused, but not for Simultaneous-Use")
+    lab.hangup("one")
+    lab.accounting("alice's and bob's calls ended in the accounting",
+                   {("alice", "server1"): "ended", ("bob", "server2"): "ended"})
+
+
+def _radius_failures(lab: PoolLab, alice: User, next_call: Callable[[str, User], Call]) -> None:
+    """The primary's address gone: the backup lets alice in; FreeRADIUS stopped: she is refused."""
+    assert lab.radius is not None
+    lab.step(lab.radius, "primary-down", f"ip addr del {RADIUS_ADDRS[0]}/24 dev eth0 && ip -4 -br addr show eth0",
+             title=f"the primary RADIUS ({RADIUS_ADDRS[0]}, radius1) goes away", timeout=30)
+    lab.dial_call(next_call("two", alice))
+    lab.say("  | " + lab.server_logs("server2", r"not answering; the next one let alice in"))
+    lab.hangup("two")
+
+    lab.step(lab.radius, "radius-down", "kill $(cat /run/freeradius/freeradius.pid) && "
+             "while [ -e /run/freeradius/freeradius.pid ]; do busybox usleep 100000; done; echo stopped",
+             title="FreeRADIUS stops (kill its pid)", timeout=60)
+    lab.dial_call(next_call("two", alice), expect_refusal=True)
+    lab.say("  | " + lab.server_logs("server2", r"not answering: alice was refused for that"))
+
+
 def run(*, keep: bool = False, say: Say | None = None, folder: str | Path | None = None) -> Report:
     """``dialup-admin lab --radius``. Never raises for a lab failure: the report says what failed."""
     start = time.monotonic()
@@ -409,60 +433,13 @@ def run(*, keep: bool = False, say: Say | None = None, folder: str | Path | None
         report.calls.append(call)
         return call
 
-    try:
-        with lab:
-            report.boot_seconds = dict(lab.boot_seconds)
-            t = time.monotonic()
-            lab.network()
-            lab.setup_radius([(alice, 1), (bob, None)])
-            lab.setup_servers()
-            lab.client_peer("one", alice)
-            lab.client_peer("two", bob)
-            report.setup_seconds = time.monotonic() - t
-
-            lab.dial_call(next_call("one", alice))
-            lab.dial_call(next_call("two", bob))
-            lab.accounting("Both calls in FreeRADIUS's accounting (run on the RADIUS server)",
-                           {("alice", "server1"): "active", ("bob", "server2"): "active"})
-            lab.hangup("two")
-
-            lab.client_peer("two", User("bob", "Not-bobs-password"), new_password=True)
-            lab.dial_call(next_call("two", bob), expect_refusal=True)
-            lab.say("  | " + lab.server_logs("server2", r"RADIUS refused bob"))
-
-            lab.client_peer("two", alice, new_password=True)
-            lab.dial_call(next_call("two", alice), expect_refusal=True)
-            if "already logged in" not in report.calls[-1].dial_output:
-                raise UserError("the second session was refused, but not for Simultaneous-Use")
-            lab.hangup("one")
-            lab.accounting("alice's and bob's calls ended in the accounting",
-                           {("alice", "server1"): "ended", ("bob", "server2"): "ended"})
-
-            assert lab.radius is not None
-            lab.step(lab.radius, "primary-down", f"ip addr del {RADIUS_ADDRS[0]}/24 dev eth0 && ip -4 -br addr show eth0",
-                     title=f"the primary RADIUS ({RADIUS_ADDRS[0]}, radius1) goes away", timeout=30)
-            lab.dial_call(next_call("two", alice))
-            lab.say("  | " + lab.server_logs("server2", r"not answering; the next one let alice in"))
-            lab.hangup("two")
-
-            lab.step(lab.radius, "radius-down", "kill $(cat /run/freeradius/freeradius.pid) && "
-                     "while [ -e /run/freeradius/freeradius.pid ]; do busybox usleep 100000; done; echo stopped",
-                     title="FreeRADIUS stops (kill its pid)", timeout=60)
-            lab.dial_call(next_call("two", alice), expect_refusal=True)
-            lab.say("  | " + lab.server_logs("server2", r"not answering: alice was refused for that"))
-            lab.ok = True
-    except GuestError as exc:
-        report.error = str(exc)
-        report.log_lines = exc.log_lines
-        if report.calls and not report.calls[-1].ok:
-            report.calls[-1].failed_stage = exc.stage
-    except UserError as exc:
-        report.error = str(exc)
-    except KeyboardInterrupt:
-        if lab.folder.exists():
-            lab.say(f"interrupted: the guests are stopped; logs in {lab.folder}")
-        raise
-    report.seconds = time.monotonic() - start
-    if lab.folder.exists():
-        (lab.folder / "report.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
+    with reporting(lab, report, start, other_logs=False), lab:
+        report.boot_seconds = dict(lab.boot_seconds)
+        t = time.monotonic()
+        _set_up(lab, alice, bob)
+        report.setup_seconds = time.monotonic() - t
+        _both_servers(lab, alice, bob, next_call)
+        _refusals(lab, report, alice, bob, next_call)
+        _radius_failures(lab, alice, next_call)
+        lab.ok = True
     return report

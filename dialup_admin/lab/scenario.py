@@ -45,6 +45,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -162,6 +163,21 @@ def mgetty_command(output: str, tty: str) -> str:
                 if f" {tty} " in f" {command.strip()} ":
                     return command.strip()
     raise UserError(f"setup-server did not say how to run mgetty for {tty} with --init none")
+
+
+def new_lines(path: Path, offset: int) -> tuple[list[str], int]:
+    """The whole lines written to the log ``path`` after ``offset``, and the offset after them
+    (a file shorter than ``offset`` is a new one, as a guest's next boot's log: read from its start)."""
+    try:
+        if path.stat().st_size < offset:
+            offset = 0
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            data = fh.read()
+    except OSError:
+        return [], offset
+    end = data.rfind(b"\n") + 1
+    return data[:end].decode(errors="replace").splitlines(), offset + end
 
 
 def drop_dtr(pty: str, seconds: float = 0.3) -> None:
@@ -391,41 +407,45 @@ class Lab:
 
     def _show_server_log(self, syslog: Path, offset: int) -> int:
         """Show the server's new syslog lines that tell the call's story; return the new offset."""
-        try:
-            if syslog.stat().st_size < offset:  # a new boot's log
-                offset = 0
-            with open(syslog, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read()
-        except OSError:
-            return offset
-        end = data.rfind(b"\n") + 1
-        for line in data[:end].decode(errors="replace").splitlines():
+        lines, offset = new_lines(syslog, offset)
+        for line in lines:
             if _SHOWN_SERVER_LOG.search(line):
                 self.say(f"  server log: {_SYSLOG_PREFIX.sub('', line)}")
-        return offset + end
+        return offset
 
     def close(self, failed: bool = False) -> None:
         """Collect mgetty's logs, kill the guests, stop the line. Keeps the folder on failure or ``keep``."""
-        agents = [a for a in [self.server, *self.clients.values()] if a is not None]
-        self._stop_watch.set()
-        if self._watch is not None:
-            self._watch.join(timeout=10)
+        self._stop_watching()
         if self.server is not None and self.server.guest.running:
             try:
                 self.collect_mgetty_logs()
             except UserError:
                 pass
-        for agent in agents:
-            if agent.guest.running and not (agent is self.server and self.init != "none"):
-                agent.stop()  # a guest with a real init is simply switched off: its logs are all here
+        agents = [a for a in [self.server, *self.clients.values()] if a is not None]
+        # A guest with a real init is simply switched off: its logs are all here.
+        self._power_off(agents, switch_off=[self.server] if self.init != "none" else [])
+        self._release(failed)
+
+    def _stop_watching(self) -> None:
+        self._stop_watch.set()
+        if self._watch is not None:
+            self._watch.join(timeout=10)
+
+    def _power_off(self, agents: Sequence[Agent], switch_off: Sequence[Agent | None] = ()) -> None:
+        """End each agent (its guest powers off) and close the guests; those in ``switch_off`` are just killed."""
+        ended = [a for a in agents if a not in switch_off]
+        for agent in ended:
+            if agent.guest.running:
+                agent.stop()
         deadline = time.monotonic() + 20
         for agent in agents:
-            while agent.guest.running and time.monotonic() < deadline and not (
-                    agent is self.server and self.init != "none"):
+            while agent in ended and agent.guest.running and time.monotonic() < deadline:
                 time.sleep(0.05)
             agent.guest.keep = True  # the lab folder decides
             agent.guest.close()
+
+    def _release(self, failed: bool) -> None:
+        """Stop the phone line, close the logs; remove a temporary folder unless ``failed`` or ``keep``."""
         if self.line is not None:
             try:
                 self.line.stop()
@@ -768,33 +788,16 @@ def summary(report: Report) -> Iterator[str]:
         yield f"FAIL: {report.error or 'a call failed'}"
 
 
-def run(calls: int = 1, *, bps: int | None = None, keep: bool = False, say: Say | None = None,
-        transfer: int = MIB, folder: str | Path | None = None, init: str = "systemd") -> Report:
-    """``dialup-admin lab``: set the server up, make ``calls`` calls in a row, report.
-
-    ``init`` is the server guest's PID 1, which keeps mgetty running (see :data:`INITS`).
-    Never raises for a lab failure: the report says what failed and where the logs are.
-    """
-    start = time.monotonic()
-    user = User("dreamcast", "Lab-Password-1")
-    lab = Lab(folder, bps=bps, say=say, keep=keep, init=init)
-    report = Report(lab.folder, init=init)
+@contextmanager
+def reporting(lab: Lab, report: Report, start: float, *, other_logs: bool = True) -> Iterator[None]:
+    """Around a lab run: a lab failure goes into ``report`` instead of raising (the failed call
+    gets its stage; ``other_logs``: the other guests' log lines too), then the time taken since
+    ``start`` and ``report.json`` in the lab folder. ^C is raised, after saying where the logs are."""
     try:
-        with lab:
-            report.boot_seconds = dict(lab.boot_seconds)
-            lab.setup_server([user])
-            report.setup_seconds = lab.setup_seconds
-            lab.setup_client(lab.client_names[0], user)
-            for n in range(1, calls + 1):
-                if n > 1:
-                    lab.wait_mgetty(lab.ttys[0], n)
-                call = Call(n, lab.client_names[0], user.name)
-                report.calls.append(call)
-                lab.call(call, transfer=transfer)
-            lab.ok = True
+        yield
     except GuestError as exc:
         report.error = str(exc)
-        report.log_lines = exc.log_lines + lab.other_logs(exc.name)
+        report.log_lines = exc.log_lines + (lab.other_logs(exc.name) if other_logs else [])
         if report.calls and not report.calls[-1].ok:
             report.calls[-1].failed_stage = exc.stage
     except UserError as exc:
@@ -806,4 +809,29 @@ def run(calls: int = 1, *, bps: int | None = None, keep: bool = False, say: Say 
     report.seconds = time.monotonic() - start
     if lab.folder.exists():
         (lab.folder / "report.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
+
+
+def run(calls: int = 1, *, bps: int | None = None, keep: bool = False, say: Say | None = None,
+        transfer: int = MIB, folder: str | Path | None = None, init: str = "systemd") -> Report:
+    """``dialup-admin lab``: set the server up, make ``calls`` calls in a row, report.
+
+    ``init`` is the server guest's PID 1, which keeps mgetty running (see :data:`INITS`).
+    Never raises for a lab failure: the report says what failed and where the logs are.
+    """
+    start = time.monotonic()
+    user = User("dreamcast", "Lab-Password-1")
+    lab = Lab(folder, bps=bps, say=say, keep=keep, init=init)
+    report = Report(lab.folder, init=init)
+    with reporting(lab, report, start), lab:
+        report.boot_seconds = dict(lab.boot_seconds)
+        lab.setup_server([user])
+        report.setup_seconds = lab.setup_seconds
+        lab.setup_client(lab.client_names[0], user)
+        for n in range(1, calls + 1):
+            if n > 1:
+                lab.wait_mgetty(lab.ttys[0], n)
+            call = Call(n, lab.client_names[0], user.name)
+            report.calls.append(call)
+            lab.call(call, transfer=transfer)
+        lab.ok = True
     return report
