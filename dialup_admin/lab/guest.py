@@ -249,6 +249,39 @@ def render_init(name: str, folder: Path, env: Mapping[str, str], modules: bool, 
     )
 
 
+def _check_settings(name: str, mem: str, env: Mapping[str, str], writable: Sequence[str], init: str,
+                    absent_serial: Sequence[int], serial_count: int, disk: Path | None, make_dirs: Sequence[str],
+                    kernel_args: Sequence[str]) -> None:
+    """Raise :class:`BadInput` for the first of a guest's settings that is not valid (see :class:`Guest`)."""
+    if not _NAME_RE.match(name):
+        raise BadInput(f"guest name {name!r}: use 1-20 lower-case letters, digits or '-', starting with a letter")
+    if not _MEM_RE.match(mem):
+        raise BadInput(f"guest memory {mem!r}: use a size like 256M")
+    for key in env:
+        if not _ENV_RE.match(key):
+            raise BadInput(f"guest environment variable name {key!r} is not valid")
+    for directory in writable:
+        if (
+            not directory.startswith("/")
+            or directory == "/"
+            or _UNSAFE_PATH_RE.search(directory)
+            or not visible_in_guest(directory)
+        ):
+            raise BadInput(f"guest writable directory {directory!r}: use an absolute path like /etc")
+    if init not in boot.INITS:
+        raise BadInput(f"guest init {init!r}: use one of {', '.join(boot.INITS)}")
+    if any(not 1 <= n <= 63 or n <= serial_count for n in absent_serial):
+        raise BadInput(f"guest absent serial ports {list(absent_serial)}: numbers after the serial lines, below 64")
+    if disk is not None and _UNSAFE_PATH_RE.search(str(disk)):
+        raise BadInput(f"guest disk {disk}: the path must not contain spaces, commas, quotes or '='")
+    for directory in make_dirs:
+        if not directory.startswith("/") or _UNSAFE_PATH_RE.search(directory):
+            raise BadInput(f"guest directory {directory!r}: use an absolute path like /var/log/mgetty")
+    for arg in kernel_args:
+        if not re.match(r"^[A-Za-z0-9_.]+=[A-Za-z0-9_.,:]*$", arg):
+            raise BadInput(f"guest kernel argument {arg!r}: such as eth0=mcast,,239.192.0.1,1102,0")
+
+
 class Guest:
     """One user-mode Linux guest; a context manager that always cleans up.
 
@@ -276,44 +309,19 @@ class Guest:
         make_dirs: Sequence[str] = (),
         kernel_args: Sequence[str] = (),
     ) -> None:
-        if not _NAME_RE.match(name):
-            raise BadInput(f"guest name {name!r}: use 1-20 lower-case letters, digits or '-', starting with a letter")
-        if not _MEM_RE.match(mem):
-            raise BadInput(f"guest memory {mem!r}: use a size like 256M")
-        for key in env or {}:
-            if not _ENV_RE.match(key):
-                raise BadInput(f"guest environment variable name {key!r} is not valid")
+        self.disk = Path(disk).resolve() if disk is not None else None
+        _check_settings(name, mem, env or {}, writable, init, absent_serial, len(serial), self.disk, make_dirs,
+                        kernel_args)
         self.name = name
         self.command = command if isinstance(command, str) else shlex.join(command) + "\n"
         self.serial = [Path(p) for p in serial]
         self.env = dict(env or {})
         self.mem = mem
         self.modules = modules
-        for directory in writable:
-            if (
-                not directory.startswith("/")
-                or directory == "/"
-                or _UNSAFE_PATH_RE.search(directory)
-                or not visible_in_guest(directory)
-            ):
-                raise BadInput(f"guest writable directory {directory!r}: use an absolute path like /etc")
         self.writable = tuple(writable)
-        if init not in boot.INITS:
-            raise BadInput(f"guest init {init!r}: use one of {', '.join(boot.INITS)}")
         self.init = init
         self.absent_serial = tuple(absent_serial)
-        if any(not 1 <= n <= 63 or n <= len(self.serial) for n in self.absent_serial):
-            raise BadInput(f"guest absent serial ports {list(self.absent_serial)}: numbers after the serial lines, below 64")
-        self.disk = Path(disk).resolve() if disk is not None else None
-        if self.disk is not None and _UNSAFE_PATH_RE.search(str(self.disk)):
-            raise BadInput(f"guest disk {self.disk}: the path must not contain spaces, commas, quotes or '='")
-        for directory in make_dirs:
-            if not directory.startswith("/") or _UNSAFE_PATH_RE.search(directory):
-                raise BadInput(f"guest directory {directory!r}: use an absolute path like /var/log/mgetty")
         self.make_dirs = tuple(make_dirs)
-        for arg in kernel_args:
-            if not re.match(r"^[A-Za-z0-9_.]+=[A-Za-z0-9_.,:]*$", arg):
-                raise BadInput(f"guest kernel argument {arg!r}: such as eth0=mcast,,239.192.0.1,1102,0")
         self.kernel_args = tuple(kernel_args)
         self._own_folder = folder is None
         self.keep = keep
@@ -338,18 +346,7 @@ class Guest:
         require("busybox")
         if self.modules:
             module_dir()
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for stale in (STATUS, READY, OUTPUT, SYSLOG, CONSOLE):
-            (self.folder / stale).unlink(missing_ok=True)
-        mounts = self._prepare_boot()
-        if self.disk is not None:
-            make_disk(self.disk)
-        init = self.folder / INIT
-        init.write_text(render_init(self.name, self.folder, self.env, self.modules, self.writable, self.init,
-                                    disk=self.disk is not None, mounts=mounts, make_dirs=self.make_dirs))
-        init.chmod(0o755)
-        (self.folder / LIBRARY).write_text(library_text())
-        (self.folder / COMMAND).write_text(f'. "$LAB_FOLDER/{LIBRARY}"\n{self.command}')
+        init = self._write_files()
         self._uml_dir = Path(tempfile.mkdtemp(prefix="dialup-uml-"))
 
         fds: list[int] = []
@@ -359,26 +356,7 @@ class Guest:
                     fds.append(os.open(path, os.O_RDWR | os.O_NOCTTY))
                 except OSError as exc:
                     raise UserError(f"lab guest {self.name}: cannot open serial line {path}: {exc.strerror}") from None
-            argv = [
-                uml,
-                f"umid={self.umid}",
-                f"uml_dir={self._uml_dir}",
-                f"mem={self.mem}",
-                "rootfstype=hostfs",
-                "rootflags=/",
-                "ro",
-                f"init={init}",
-                *([f"ubd0={self.disk}"] if self.disk is not None else []),
-                # Console on our stdout only: the guest must never read or reconfigure a terminal.
-                "con=null",
-                "con0=null,fd:1",
-                "ssl=null",
-                *(f"ssl{i + 1}=fd:{fd}" for i, fd in enumerate(fds)),
-                # A port without hardware behind it: the device exists but open() fails,
-                # as a PC's /dev/ttyS3 with no UART there gives EIO.
-                *(f"ssl{n}=tty:/dev/dialup-lab-no-uart-{n}" for n in self.absent_serial),
-                *self.kernel_args,  # such as a network card: eth0=mcast,...
-            ]
+            argv = self._kernel_argv(uml, init, self._uml_dir, fds)
             with open(self.folder / CONSOLE, "wb") as console:
                 self._started_wall = time.time()
                 self._started = time.monotonic()
@@ -400,6 +378,45 @@ class Guest:
             for fd in fds:
                 os.close(fd)
         return self
+
+    def _write_files(self) -> Path:
+        """Write the folder's init, library and command scripts (and ``boot/``, the disk); return the init's path."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for stale in (STATUS, READY, OUTPUT, SYSLOG, CONSOLE):
+            (self.folder / stale).unlink(missing_ok=True)
+        mounts = self._prepare_boot()
+        if self.disk is not None:
+            make_disk(self.disk)
+        init = self.folder / INIT
+        init.write_text(render_init(self.name, self.folder, self.env, self.modules, self.writable, self.init,
+                                    disk=self.disk is not None, mounts=mounts, make_dirs=self.make_dirs))
+        init.chmod(0o755)
+        (self.folder / LIBRARY).write_text(library_text())
+        (self.folder / COMMAND).write_text(f'. "$LAB_FOLDER/{LIBRARY}"\n{self.command}')
+        return init
+
+    def _kernel_argv(self, uml: str, init: Path, uml_dir: Path, fds: Sequence[int]) -> list[str]:
+        """UML's command line: hostfs root read-only, ``init``, the disk, the serial lines on ``fds``."""
+        return [
+            uml,
+            f"umid={self.umid}",
+            f"uml_dir={uml_dir}",
+            f"mem={self.mem}",
+            "rootfstype=hostfs",
+            "rootflags=/",
+            "ro",
+            f"init={init}",
+            *([f"ubd0={self.disk}"] if self.disk is not None else []),
+            # Console on our stdout only: the guest must never read or reconfigure a terminal.
+            "con=null",
+            "con0=null,fd:1",
+            "ssl=null",
+            *(f"ssl{i + 1}=fd:{fd}" for i, fd in enumerate(fds)),
+            # A port without hardware behind it: the device exists but open() fails,
+            # as a PC's /dev/ttyS3 with no UART there gives EIO.
+            *(f"ssl{n}=tty:/dev/dialup-lab-no-uart-{n}" for n in self.absent_serial),
+            *self.kernel_args,  # such as a network card: eth0=mcast,...
+        ]
 
     def _prepare_boot(self) -> list[tuple[str, list[str]]]:
         """Write ``boot/`` (what the real init reads) and return the package overlays it needs."""
