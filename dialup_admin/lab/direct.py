@@ -132,10 +132,8 @@ def stock_call(lab: Lab, call: Call, user: User, transfer: int, number: str = NU
         lab.ping(client, call)
         if transfer:
             lab.transfer(client, call, transfer)
-        lab.step(agent, "stock-hangup", "pid=$(busybox pidof pppd) || { echo 'no pppd'; exit 1; }\n"
-                 "kill $pid; i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do busybox usleep 100000; "
-                 "i=$((i + 1)); done; echo \"pppd $pid stopped\"",
-                 title="kill the stock pppd (it hangs up)", timeout=60)
+        lab.step(agent, "stock-hangup", render("lab/stop-pppd.sh.j2"), title="kill the stock pppd (it hangs up)",
+                 timeout=60)
         lab.port_closed(client)
         call.ok = True
     except GuestError as exc:

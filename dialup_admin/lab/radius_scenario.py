@@ -410,9 +410,8 @@ def _radius_failures(lab: PoolLab, alice: User, next_call: Callable[[str, User],
     lab.say("  | " + lab.server_logs("server2", r"not answering; the next one let alice in"))
     lab.hangup("two")
 
-    lab.step(lab.radius, "radius-down", "kill $(cat /run/freeradius/freeradius.pid) && "
-             "while [ -e /run/freeradius/freeradius.pid ]; do busybox usleep 100000; done; echo stopped",
-             title="FreeRADIUS stops (kill its pid)", timeout=60)
+    lab.step(lab.radius, "radius-down", render("lab/stop-freeradius.sh.j2"), title="FreeRADIUS stops (kill its pid)",
+             timeout=60)
     lab.dial_call(next_call("two", alice), expect_refusal=True)
     lab.say("  | " + lab.server_logs("server2", r"not answering: alice was refused for that"))
 

@@ -462,8 +462,8 @@ class Lab:
         """Copy the server guest's mgetty logs (on its tmpfs /var/log) into its folder (``into``: a subfolder)."""
         assert self.server is not None
         where = f"$LAB_FOLDER/{into}" if into else "$LAB_FOLDER"
-        self.server.run("collect-logs", render("lab/collect-logs.sh.j2", where=where, logs=list(self.mgetty_log.items())),
-                        timeout=30)
+        script = render("lab/collect-logs.sh.j2", where=where, logs=list(self.mgetty_log.items()))
+        self.server.run("collect-logs", script, timeout=30)
 
     def reboot_server(self) -> float:
         """Power the server guest off through its init and boot it again on the same disk.
