@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dialup_admin.errors import UserError
-from dialup_admin.lab.guest import GuestError
 from dialup_admin.lab.transfer import MIB
 from dialup_admin.lab.scenario import (
     CLIENT_NUMBERS,
@@ -39,6 +38,7 @@ from dialup_admin.lab.scenario import (
     Say,
     User,
     drop_dtr,
+    failing_at,
     reporting,
 )
 from dialup_admin.render import render
@@ -122,7 +122,7 @@ def stock_call(lab: Lab, call: Call, user: User, transfer: int, number: str = NU
              title=f"write /etc/ppp/peers/{STOCK_PEER}, /etc/ppp/chat-{STOCK_PEER}, its pap-secrets line (by hand)",
              timeout=30)
     lab.drain(client)
-    try:
+    with failing_at(call):
         since = time.monotonic()
         result = lab.step(agent, "stock-dial", f"pppd call {STOCK_PEER} updetach",
                           title=f"pppd call {STOCK_PEER} updetach", timeout=150)
@@ -136,9 +136,6 @@ def stock_call(lab: Lab, call: Call, user: User, transfer: int, number: str = NU
                  timeout=60)
         lab.port_closed(client)
         call.ok = True
-    except GuestError as exc:
-        call.failed_stage = exc.stage
-        raise
     return call
 
 

@@ -195,6 +195,16 @@ def drop_dtr(pty: str, seconds: float = 0.3) -> None:
         os.close(fd)
 
 
+@contextmanager
+def failing_at(call: Call) -> Iterator[None]:
+    """A step failing inside marks ``call`` failed at that step's stage; the error goes on."""
+    try:
+        yield
+    except GuestError as exc:
+        call.failed_stage = exc.stage
+        raise
+
+
 def wait_mgetty_on(agent: Agent, name: str, tty: str, log: str, count: int, timeout: float) -> None:
     """Wait in ``agent``'s guest until mgetty on ``tty`` has said ``waiting...`` ``count`` times in ``log``."""
     agent.run(name, render("lab/wait-mgetty.sh.j2", tty=tty, log=log, count=count, timeout=int(timeout)),
@@ -734,7 +744,7 @@ class Lab:
         client = call.client
         self.say(f"== Call {call.number}: {client} dials the server as {call.user}")
         agent = self.client(client)
-        try:
+        with failing_at(call):
             if any(s.name == "dial" for s in agent.steps):
                 self.drain(client)
             self.dial(client, call)
@@ -747,9 +757,6 @@ class Lab:
             self.tool(agent, "hangup", "hangup")
             self.port_closed(client)
             call.ok = True
-        except GuestError as exc:
-            call.failed_stage = exc.stage
-            raise
         return call
 
 
