@@ -186,6 +186,13 @@ class Settings:
 _NUM = re.compile(r"\d*")
 
 
+def _number(s: str, i: int, default: int = 0) -> tuple[int, int]:
+    """The decimal number at ``s[i:]`` (``default`` when there are no digits) and where it ends."""
+    m = _NUM.match(s, i)
+    assert m is not None  # \d* matches, if only the empty string
+    return (int(m.group()) if m.group() else default), m.end()
+
+
 class Hayes:
     """The command-mode state of one modem.
 
@@ -374,18 +381,12 @@ class Hayes:
     def _register_command(self, c: str, s: str, i: int, out: list[Action]) -> int | None:
         """``Sn`` selects, ``Sn=v`` sets, ``Sn?`` shows a register."""
         n = len(s)
-        m = _NUM.match(s, i)
-        assert m is not None
-        num = int(m.group()) if m.group() else self._selected_register
-        i = m.end()
+        num, i = _number(s, i, self._selected_register)
         if num > MAX_REGISTER:
             return self._error(out)
         self._selected_register = num
         if i < n and s[i] == "=":
-            m = _NUM.match(s, i + 1)
-            assert m is not None
-            i = m.end()
-            val = int(m.group()) if m.group() else 0
+            val, i = _number(s, i + 1)
             if val > 255:
                 return self._error(out)
             self.registers[num] = val
@@ -399,10 +400,7 @@ class Hayes:
         if i >= len(s):
             return self._error(out)
         c2 = s[i].upper()
-        m = _NUM.match(s, i + 1)
-        assert m is not None
-        i = m.end()
-        val = int(m.group()) if m.group() else 0
+        val, i = _number(s, i + 1)
         if c2 == "F":
             out.append(Hangup())
             self.factory()
@@ -448,10 +446,7 @@ class Hayes:
 
     def _basic(self, c: str, s: str, i: int, out: list[Action]) -> int | None:
         """The one-letter commands with a number: ``Z``, ``E``, ``Q``, ``V``, ``X``, ``L``, ``M``, ``H``, ``I``..."""
-        m = _NUM.match(s, i)
-        assert m is not None
-        i = m.end()
-        val = int(m.group()) if m.group() else 0
+        val, i = _number(s, i)
         if c == "Z":
             out.append(Hangup())
             self.reset()
