@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from dialup_admin.system import commands
 
 
 def tool(*args: str) -> int:
     cmd = [sys.executable, "-m", "dialup_admin", *args]
     print("$ dialup-admin " + " ".join(args), flush=True)
-    return subprocess.run(cmd).returncode
+    return commands.stream(cmd)
 
 
 def main() -> int:

@@ -13,6 +13,7 @@ import pytest
 
 from client_helpers import CALLER, SERVER, Line, phone_line
 from dialup_admin.core.client import ABORTS, Client, render_files
+from dialup_admin.formats import pppd_log
 from dialup_admin.system import ppp
 
 CHAT = shutil.which("chat") or "/usr/sbin/chat"
@@ -26,7 +27,7 @@ def script(tmp_path: Path, **kw: object) -> Path:
     return p
 
 
-def run_chat(port: str, path: Path) -> tuple[int, ppp.Follower]:
+def run_chat(port: str, path: Path) -> tuple[int, pppd_log.Follower]:
     """chat on the port as pppd runs it (port on stdin/stdout, transcript on stderr)."""
     fd = os.open(port, os.O_RDWR | os.O_NOCTTY)
     try:
@@ -34,7 +35,7 @@ def run_chat(port: str, path: Path) -> tuple[int, ppp.Follower]:
                               timeout=90)
     finally:
         os.close(fd)
-    f = ppp.Follower()
+    f = pppd_log.Follower()
     for line in proc.stderr.decode(errors="replace").splitlines():
         f.feed(line)
     return proc.returncode, f
@@ -64,7 +65,7 @@ def test_busy_when_the_other_side_is_busy(tmp_path: Path) -> None:
     with phone_line(server_open=False) as line:  # no one on the server's line: busy
         code, f = run_chat(line.caller_port, script(tmp_path))
         assert code == abort_code("BUSY") and f.modem_said == "BUSY"
-        assert "the number is busy" in ppp.explain(8, f)
+        assert "the number is busy" in pppd_log.explain(8, f, ppp.kernel_ppp)
 
 
 def test_no_carrier_when_the_other_side_hangs_up(tmp_path: Path) -> None:
@@ -84,4 +85,4 @@ def test_no_dialtone(tmp_path: Path) -> None:
     with phone_line(dead=(CALLER,)) as line:
         code, f = run_chat(line.caller_port, script(tmp_path))
         assert code == abort_code("NO DIALTONE")
-        assert "no dial tone" in ppp.explain(8, f)
+        assert "no dial tone" in pppd_log.explain(8, f, ppp.kernel_ppp)

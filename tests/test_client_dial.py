@@ -18,6 +18,7 @@ from conftest import RunCli, run_tool
 from dialup_admin.core.client import Client
 from dialup_admin.core.dial import pppd_argv
 from dialup_admin.paths import Paths
+from dialup_admin.formats import pppd_log
 from dialup_admin.system import ppp
 
 INDEX = json.loads((LOGS / "index.json").read_text())
@@ -25,14 +26,14 @@ NO_KERNEL = not Path("/dev/ppp").exists()
 needs_no_kernel_ppp = pytest.mark.skipif(not NO_KERNEL, reason="this kernel has PPP: the e2e lab tests dial for real")
 
 
-def follow(name: str) -> ppp.Follower:
-    f = ppp.Follower()
+def follow(name: str) -> pppd_log.Follower:
+    f = pppd_log.Follower()
     for line in (LOGS / name).read_text().splitlines():
         f.feed(line)
     return f
 
 
-NOT_AVAILABLE = ppp.KernelPpp(False, "/dev/ppp is missing", "modprobe ppp_generic ppp_async")
+NOT_AVAILABLE = pppd_log.KernelPpp(False, "/dev/ppp is missing", "modprobe ppp_generic ppp_async")
 
 # --- the parser on captured logs --------------------------------------------------------
 
@@ -63,15 +64,16 @@ def test_real_lab_success_log() -> None:
 def test_real_lab_wrong_password_log() -> None:
     f = follow("lab-wrong-password.log")
     assert INDEX["lab-wrong-password.log"]["status"] == 19
-    assert ppp.explain(19, f) == ("the server refused our user name or password (the server said: Login incorrect): "
-                                  "check pap-secrets on both sides")
+    assert pppd_log.explain(19, f, ppp.kernel_ppp) == (
+        "the server refused our user name or password (the server said: Login incorrect): "
+        "check pap-secrets on both sides")
     assert "password=<hidden>" in "\n".join(f.lines)  # pppd's hide-password: nothing to redact
 
 
 def test_real_lab_busy_log() -> None:
     f = follow("lab-busy.log")
     assert INDEX["lab-busy.log"]["status"] == 8 and f.has("connect-failed")
-    assert ppp.explain(8, f) == "the dial failed: the modem said BUSY (the number is busy)"
+    assert pppd_log.explain(8, f, ppp.kernel_ppp) == "the dial failed: the modem said BUSY (the number is busy)"
 
 
 def test_real_connect_transcript() -> None:
@@ -92,7 +94,7 @@ def test_real_chat_failures_explained(name: str, said: str, words: str) -> None:
     assert f.modem_said == said
     # chat exits 4 + the index of the ABORT string; pppd then logs this and exits 8.
     f.feed("Connect script failed")
-    text = ppp.explain(8, f)
+    text = pppd_log.explain(8, f, ppp.kernel_ppp)
     assert text.startswith(f"the dial failed: the modem said {said}") and words in text
     assert "\n" not in text
 
@@ -100,7 +102,7 @@ def test_real_chat_failures_explained(name: str, said: str, words: str) -> None:
 def test_real_chat_timeout_explained() -> None:
     f = follow("chat-timeout.log")
     assert INDEX["chat-timeout.log"]["status"] == 3 and f.chat_timed_out
-    text = ppp.explain(8, f)
+    text = pppd_log.explain(8, f, ppp.kernel_ppp)
     assert "did not answer OK in time" in text
 
 
@@ -109,13 +111,13 @@ def test_real_no_kernel_logs(name: str) -> None:
     assert INDEX[name]["status"] == 4
     f = follow(name)
     assert f.has("no-kernel")
-    text = ppp.explain(4, f, NOT_AVAILABLE)
+    text = pppd_log.explain(4, f, NOT_AVAILABLE)
     assert text == "no kernel PPP support: /dev/ppp is missing; fix: modprobe ppp_generic ppp_async"
 
 
-@pytest.mark.parametrize("status", sorted(ppp.EXIT_STATUS) + [99])
+@pytest.mark.parametrize("status", sorted(pppd_log.EXIT_STATUS) + [99])
 def test_every_exit_status_has_one_plain_line(status: int) -> None:
-    text = ppp.explain(status, ppp.Follower(), NOT_AVAILABLE)
+    text = pppd_log.explain(status, pppd_log.Follower(), NOT_AVAILABLE)
     assert text and "\n" not in text and "Traceback" not in text
 
 
@@ -130,14 +132,14 @@ def test_every_exit_status_has_one_plain_line(status: int) -> None:
 ])
 def test_messages_pppd_writes(lines: list[str], status: int, want: str) -> None:
     # Message texts as pppd 2.4.9's sources write them (no kernel PPP here to capture them).
-    f = ppp.Follower()
+    f = pppd_log.Follower()
     for ln in lines:
         f.feed(ln)
-    assert want in ppp.explain(status, f)
+    assert want in pppd_log.explain(status, f, ppp.kernel_ppp)
 
 
 def test_compression_directions() -> None:
-    f = ppp.Follower()
+    f = pppd_log.Follower()
     for ln in ("Deflate (15) receive compression enabled", "BSD-Compress (15) transmit compression enabled"):
         f.feed(ln)
     assert f.compression == ["Deflate (15)", "BSD-Compress (15)"]
@@ -313,7 +315,7 @@ def test_run_pppd_timeout_stops_it(tmp_path: Path) -> None:
 
 
 def test_run_pppd_gives_the_program_no_controlling_terminal(tmp_path: Path) -> None:
-    # pppd must not lead a session nor have our pty as its terminal (see _no_controlling_tty).
+    # pppd must not lead a session nor have our pty as its terminal (see commands._pty_not_controlling).
     out = tmp_path / "out"
     run = ppp.run_pppd(["/bin/sh", "-c", f"ps -o sid=,pid=,tty= -p $$ > {out}"], on_line=lambda _: None, timeout=30)
     assert run.status == 0

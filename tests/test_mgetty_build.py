@@ -13,6 +13,7 @@ from conftest import RunCli, run_tool, snapshot
 from dialup_admin.errors import BadInput
 from dialup_admin.mgetty import build as b
 from dialup_admin.paths import Paths
+from dialup_admin.system import commands
 from dialup_admin.system.mgetty import detect, features
 from mgetty_helpers import LOGFILE_C, POLICY, fake_binary, fake_source, tarball_of
 
@@ -86,8 +87,14 @@ def test_prepare_12_edits_policy(tmp_path: Path) -> None:
 # --- the command on fake trees ----------------------------------------------------------------------
 def test_build_tarball_installs_binary_and_templates(root: Path, run: RunCli, tmp_path: Path) -> None:
     tgz = tarball_of(fake_source(tmp_path / "src", "1.2"), tmp_path / "mgetty-9.9.tar.gz")
-    res = run("build-mgetty", str(tgz), "--force")
+    with commands.recording() as started:
+        res = run("build-mgetty", str(tgz), "--force")
     assert res.exit_code == 0, res.output
+    # The programs it ran: make (output streamed to the log) in the unpacked tree, then strip.
+    assert [(s.how, s.program) for s in started] == [("stream", "make"), ("run", "strip")]
+    make = started[0]
+    assert make.argv[2:] == ("prefix=/usr/local", "mgetty", "login.config", "mgetty.config")
+    assert make.cwd is not None and Path(make.cwd).name == "mgetty-9.9"  # the unpacked tarball (removed after)
     for stage in ("[1/5] source", "[2/5] configure", "[3/5] make", "[4/5] verify", "[5/5] install"):
         assert stage in res.output
     assert b.STRERROR_NOTE in res.output

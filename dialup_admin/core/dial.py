@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from dialup_admin.core.client import CHAT, Client
 from dialup_admin.errors import UserError
+from dialup_admin.formats import pppd_log
 from dialup_admin.paths import Paths
 from dialup_admin.system import ppp
 from dialup_admin.system.commands import require
@@ -43,7 +44,7 @@ def pppd_argv(paths: Paths, client: Client, pppd: str, *, debug: bool = False) -
 @dataclass
 class DialResult:
     record: ppp.DialRecord
-    follower: ppp.Follower
+    follower: pppd_log.Follower
 
 
 def running_record(paths: Paths, peer: str) -> ppp.DialRecord | None:
@@ -73,7 +74,7 @@ def dial(paths: Paths, client: Client, *, say: Say, verbose: bool = False, timeo
     say(f"Calling {client.number} on {client.device} ({' '.join(argv[1:])})")
 
     def on_line(line: str) -> None:
-        ev = ppp.parse_line(line)
+        ev = pppd_log.parse_line(line)
         if verbose:
             if line.strip():
                 say(f"  | {line.rstrip()}")
@@ -91,9 +92,9 @@ def dial(paths: Paths, client: Client, *, say: Say, verbose: bool = False, timeo
     if run.timed_out:
         raise UserError(f"no link within {timeout:.0f} s: pppd was stopped (hung up); run with -v to see its log")
     if verbose and run.status is not None:
-        say(f"pppd exit status {run.status}: {ppp.EXIT_STATUS.get(run.status, 'unknown')}")
+        say(f"pppd exit status {run.status}: {pppd_log.EXIT_STATUS.get(run.status, 'unknown')}")
     if run.status != 0 or not f.up:
-        why = ppp.explain(run.status, f)
+        why = pppd_log.explain(run.status, f, ppp.kernel_ppp)
         if run.status == 0:
             why = f"pppd ended without bringing the link up ({why})"
         raise UserError(why)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -55,9 +54,8 @@ def cache_dir() -> Path:
 def installed_version(package: str) -> str | None:
     """The version of ``package`` installed on this machine, or None."""
     try:
-        proc = subprocess.run(["dpkg-query", "-W", "-f=${Status}\t${Version}", package],
-                              capture_output=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired):
+        proc = commands.run(["dpkg-query", "-W", "-f=${Status}\t${Version}", package], timeout=30, check=False)
+    except (OSError, UserError):  # no dpkg-query, or it did not answer in time
         return None
     status, _, version = proc.stdout.decode(errors="replace").partition("\t")
     if proc.returncode != 0 or not status.endswith(" installed") or not _VERSION_RE.match(version):
@@ -94,9 +92,8 @@ def _fetch(package: str, version: str | None, target: Path) -> None:
     try:
         spec = f"{package}={version}" if version else package
         try:
-            proc = subprocess.run(["apt-get", "download", "-q", spec], cwd=work, capture_output=True,
-                                  timeout=APT_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired:
+            proc = commands.run(["apt-get", "download", "-q", spec], cwd=work, timeout=APT_TIMEOUT, check=False)
+        except commands.TimedOut:
             raise UserError(f"apt-get download {spec} did not finish within {APT_TIMEOUT} s") from None
         debs = sorted(work.glob("*.deb"))
         if proc.returncode != 0 or len(debs) != 1:

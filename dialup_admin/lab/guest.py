@@ -38,7 +38,6 @@ import re
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,6 +50,7 @@ from types import TracebackType
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.lab import boot, debs
 from dialup_admin.render import render
+from dialup_admin.system import commands
 from dialup_admin.system.commands import require
 
 UML_BINARY = "linux.uml"
@@ -331,7 +331,7 @@ class Guest:
             raise BadInput(f"guest folder {self.folder}: the path must not contain spaces, commas, quotes or '='")
         self.umid = f"dialup-{name}-{uuid.uuid4().hex[:8]}"
         self._uml_dir: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: commands.Background | None = None
         self._started_wall = 0.0
         self._started = 0.0
         self._result: GuestResult | None = None
@@ -360,16 +360,15 @@ class Guest:
             with open(self.folder / CONSOLE, "wb") as console:
                 self._started_wall = time.time()
                 self._started = time.monotonic()
-                self._proc = subprocess.Popen(
+                self._proc = commands.background(
                     argv,
-                    stdin=subprocess.DEVNULL,
                     stdout=console,
-                    stderr=subprocess.STDOUT,
+                    stderr="stdout",
                     pass_fds=fds,
                     cwd=self._uml_dir,
                     # Own session and process group: no controlling terminal, no ^C from
                     # the user's terminal, and one killpg() ends UML's helper processes too.
-                    start_new_session=True,
+                    new_session=True,
                 )
         except BaseException:
             self._cleanup_uml_dir()
@@ -554,9 +553,7 @@ class Guest:
             self._kill_group()
             for pid in self.helper_pids():
                 _kill_pid(pid)
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+            if self._proc.wait(timeout=10) is None:
                 return
         # Killed helpers are ptraced by the main process or orphaned; they linger a
         # moment until init reaps them. Wait, so no guest process outlives close().
@@ -646,7 +643,7 @@ class Guest:
 
     # -- processes -----------------------------------------------------------------
 
-    def _require_started(self) -> subprocess.Popen[bytes]:
+    def _require_started(self) -> commands.Background:
         if self._proc is None:
             raise UserError(f"lab guest {self.name} is not started")
         return self._proc
@@ -694,8 +691,7 @@ def make_disk(path: Path, size: int = DISK_SIZE) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as fh:
         fh.truncate(size)
-    proc = subprocess.run([mkfs, "-q", "-F", "-L", "dialup-lab", str(tmp)], capture_output=True, timeout=120,
-                          check=False)
+    proc = commands.run([mkfs, "-q", "-F", "-L", "dialup-lab", str(tmp)], timeout=120, check=False)
     if proc.returncode != 0:
         tmp.unlink(missing_ok=True)
         raise UserError(f"mkfs.ext4 {tmp} failed: {proc.stderr.decode(errors='replace').strip()}")

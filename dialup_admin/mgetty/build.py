@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -163,20 +162,20 @@ def run_make(
     start = time.monotonic()
     compiled = 0
     tty = sys.stderr.isatty()
+
+    def on_line(line: bytes) -> None:
+        nonlocal compiled
+        m = re.search(rb"\s-c\s+(?:-o\s+\S+\s+)?(\S+\.c)\b", line)
+        if m:
+            compiled += 1
+            if tty:
+                sys.stderr.write(f"\r  compiling {compiled:3d}: {m.group(1).decode(errors='replace'):<24}")
+                sys.stderr.flush()
+
     with open(log, "ab") as out:
         out.write(f"$ cd {src} && {' '.join(argv)}\n".encode())
         out.flush()
-        proc = subprocess.Popen(argv, cwd=src, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            out.write(line)
-            m = re.search(rb"\s-c\s+(?:-o\s+\S+\s+)?(\S+\.c)\b", line)
-            if m:
-                compiled += 1
-                if tty:
-                    sys.stderr.write(f"\r  compiling {compiled:3d}: {m.group(1).decode(errors='replace'):<24}")
-                    sys.stderr.flush()
-        rc = proc.wait()
+        rc = commands.stream(argv, cwd=src, log=out, on_line=on_line)
         out.write(f"(make exit {rc})\n".encode())
     if tty and compiled:
         sys.stderr.write("\r" + " " * 44 + "\r")
@@ -194,7 +193,7 @@ def strip(binary: Path) -> None:
     """Strip symbols from the built binary like ``install -s`` does (skipped without binutils)."""
     exe = commands.which("strip")
     if exe is not None:
-        subprocess.run([exe, str(binary)], check=False, capture_output=True)
+        commands.run([exe, str(binary)], check=False, timeout=None)
 
 
 def verify_built(binary: Path, prefix: str) -> mgetty_sys.MgettyLayout:

@@ -15,7 +15,6 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tarfile
 import zlib
@@ -169,11 +168,10 @@ def apt_options(workdir: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def _apt(argv: list[str], cwd: Path, log: Path) -> subprocess.CompletedProcess[bytes]:
-    exe = commands.require("apt-get")
+def _apt(argv: list[str], cwd: Path, log: Path) -> commands.Completed:
     try:
-        proc = subprocess.run([exe, *argv], cwd=cwd, capture_output=True, timeout=APT_TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
+        proc = commands.run(["apt-get", *argv], cwd=cwd, timeout=APT_TIMEOUT, check=False)
+    except commands.TimedOut:
         raise UserError(f"apt-get {argv[-2]} did not finish within {APT_TIMEOUT} s (no network?)") from None
     with open(log, "ab") as f:
         f.write(f"$ apt-get {' '.join(argv)}\n".encode() + proc.stdout + proc.stderr + f"(exit {proc.returncode})\n".encode())

@@ -48,7 +48,7 @@ from dialup_admin.modem.answer import (
     Tone,
 )
 from dialup_admin.paths import Paths
-from dialup_admin.system import serial
+from dialup_admin.system import commands, serial
 
 LEAD = 0.2  # seconds of audio written ahead of the modem's playing
 CHUNK = 0.02  # audio is written in pieces of at least this many seconds
@@ -186,7 +186,7 @@ def exec_pppd(fd: int, argv: Sequence[str]) -> None:
         os.setsid()  # fails for a session leader already (systemd, init): fine
     with contextlib.suppress(OSError):
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-    os.execv(argv[0], list(argv))
+    commands.exec_program(argv)
 
 
 def run(paths: Paths, port: str, tty: str, cfg: AnswerConfig, *, pppd_argv: Sequence[str], speed: int,

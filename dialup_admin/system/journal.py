@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import select
-import subprocess
 from types import TracebackType
 
 from dialup_admin.system import commands
@@ -29,10 +28,8 @@ class Follow:
 
     def __init__(self) -> None:
         exe = commands.require("journalctl")
-        self.proc = subprocess.Popen([exe, "-f", "-n", "0", *ARGS], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-        assert self.proc.stdout is not None
-        self.fd = self.proc.stdout.fileno()
+        self.proc = commands.background([exe, "-f", "-n", "0", *ARGS], stdout="pipe")
+        self.fd = self.proc.stdout_fd
         os.set_blocking(self.fd, False)
         self.partial = b""
 
@@ -49,12 +46,7 @@ class Follow:
         return out.decode(errors="replace")
 
     def close(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        self.proc.stop(grace=5)
 
     def __enter__(self) -> "Follow":
         return self
