@@ -18,7 +18,7 @@ from click.shell_completion import CompletionItem
 
 from dialup_admin.errors import UserError
 from dialup_admin.paths import Paths
-from dialup_admin.system import reading
+from dialup_admin.system import reading, serial
 
 # Serial ports a modem can be on: on-board UARTs, USB adapters and USB modems, a Pi's PL011.
 PORT_PATTERNS = ("ttyS*", "ttyUSB*", "ttyACM*", "ttyAMA*")
@@ -34,28 +34,13 @@ def _paths(ctx: click.Context) -> Paths:
         return Paths()
 
 
-def _natural(name: str) -> tuple[str, int]:
-    base = name.rstrip("0123456789")
-    return base, int(name[len(base):] or -1)
-
-
-def _has_uart(paths: Paths, name: str) -> bool:
-    """A ttySN with a UART behind it: the kernel makes ttyS0-31 whether or not one exists."""
-    if not name.startswith("ttyS"):
-        return True
-    try:
-        return reading.read_text(paths.of(f"/sys/class/tty/{name}/type")).strip() not in ("", "0")
-    except (OSError, UserError):
-        return False
-
-
 def tty_names(paths: Paths) -> list[str]:
     """Names under /dev of the serial ports (``ttyS1``, ``ttyUSB0``), in natural order."""
     dev = paths.of("/dev")
     out: list[str] = []
     for pattern in PORT_PATTERNS:
-        names = sorted((os.path.basename(p) for p in glob.glob(str(dev / pattern))), key=_natural)
-        out.extend(n for n in names if _has_uart(paths, n))
+        names = sorted((os.path.basename(p) for p in glob.glob(str(dev / pattern))), key=serial.natural_key)
+        out.extend(n for n in names if not n.startswith("ttyS") or serial.has_uart(paths, n))
     return out
 
 
@@ -97,7 +82,7 @@ def dialin_users(paths: Paths) -> list[str]:
     from dialup_admin.formats import secrets
 
     try:
-        parsed = secrets.parse(reading.read_bytes(paths.of("/etc/ppp/pap-secrets")))
+        parsed = secrets.parse(reading.read_bytes(paths.pap_secrets))
     except (OSError, UserError):
         return _ppp_members(paths)
     names = {e.client for e in parsed.entries if e.secret != secrets.DENY_SECRET}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,12 @@ class AppContext:
             click.echo(message, err=True)
         else:
             click.echo(message, err=err)
+
+    def say_table(self, rows: Sequence[Sequence[str]]) -> None:
+        """Rows (the first one a header) in columns two spaces apart; the last column is not padded."""
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+        for r in rows:
+            self.say("  ".join([*(c.ljust(w) for c, w in zip(r, widths)), r[-1]]))
 
     def debug(self, message: str) -> None:
         if self.verbose:

@@ -19,6 +19,23 @@ STATE_DIR = "/var/lib/dialup-admin"
 CONFIG_DIR = "/etc/dialup-admin"
 MAX_LINKS = 40  # as the kernel's ELOOP limit
 
+# Files several parts of the tool name, as the target system names them: plans, messages
+# and journals use these names; Paths.of finds them below the root.
+PPP_OPTIONS = "/etc/ppp/options"
+PAP_SECRETS = "/etc/ppp/pap-secrets"
+CHAP_SECRETS = "/etc/ppp/chap-secrets"
+INITTAB = "/etc/inittab"
+SYSTEMD_DIR = "/etc/systemd/system"  # the admin's units and the targets' .wants links
+LOCK_DIR = "/var/lock"
+SERVER_STATE = f"{CONFIG_DIR}/server.json"  # the desired state: what setup-server set up
+CLIENT_STATE = f"{CONFIG_DIR}/client.json"
+RADIUS_STATE = f"{CONFIG_DIR}/radius.json"
+
+
+def tty_options(tty: str) -> str:
+    """pppd's options file for one port (``/etc/ppp/options.ttyS1``)."""
+    return f"{PPP_OPTIONS}.{tty}"
+
 
 @dataclass(frozen=True)
 class Paths:
@@ -97,44 +114,17 @@ class Paths:
 
     # --- well-known places -------------------------------------------------
     @property
-    def etc(self) -> Path:
-        return self.of("/etc")
-
-    @property
-    def ppp_dir(self) -> Path:
-        return self.of("/etc/ppp")
-
-    @property
-    def ppp_options(self) -> Path:
-        return self.of("/etc/ppp/options")
-
-    def ppp_options_tty(self, tty: str) -> Path:
-        return self.of(f"/etc/ppp/options.{tty}")
-
-    @property
     def pap_secrets(self) -> Path:
-        return self.of("/etc/ppp/pap-secrets")
-
-    @property
-    def chap_secrets(self) -> Path:
-        return self.of("/etc/ppp/chap-secrets")
-
-    @property
-    def peers_dir(self) -> Path:
-        return self.of("/etc/ppp/peers")
+        return self.of(PAP_SECRETS)
 
     @property
     def inittab(self) -> Path:
-        return self.of("/etc/inittab")
-
-    @property
-    def systemd_dir(self) -> Path:
-        return self.of("/etc/systemd/system")
+        return self.of(INITTAB)
 
     @property
     def lock_dir(self) -> Path:
         """Where UUCP lock files live (``LCK..ttyS1``), as mgetty and pppd use it."""
-        return self.of("/var/lock")
+        return self.of(LOCK_DIR)
 
     @property
     def state_dir(self) -> Path:
@@ -142,17 +132,14 @@ class Paths:
         return self.of(STATE_DIR)
 
     @property
-    def config_dir(self) -> Path:
-        """The tool's record of the desired state (server.json, client.json)."""
-        return self.of(CONFIG_DIR)
-
-    @property
     def server_state(self) -> Path:
-        return self.of(f"{CONFIG_DIR}/server.json")
+        """The tool's record of the server it set up (setup-server writes it)."""
+        return self.of(SERVER_STATE)
 
     @property
     def client_state(self) -> Path:
-        return self.of(f"{CONFIG_DIR}/client.json")
+        """The tool's record of the dial-out connections (setup-client writes it)."""
+        return self.of(CLIENT_STATE)
 
     def dev(self, name: str) -> Path:
         """A device node such as ``ttyS1`` under /dev."""

@@ -13,9 +13,9 @@ from accounts_helpers import group_line, make_db, passwd_line, setup_server, sha
 from conftest import RunCli, snapshot
 from dialup_admin.core import accounts as core
 from dialup_admin.core.accounts_report import report
-from dialup_admin.core import server as core_server
 from dialup_admin.core.plan import Plan, RunCommand, WriteFile, apply
 from dialup_admin.errors import UserError
+from dialup_admin.formats import managed
 from dialup_admin.formats import secrets as fmt
 from dialup_admin.paths import Paths
 
@@ -98,8 +98,10 @@ def test_no_accounts(root: Path, run: RunCli) -> None:
     assert group_line(root, "ppp") is None
 
 
-def test_accounts_block_name_matches_setup_server() -> None:
-    assert core.BLOCK == core_server.ACCOUNTS_BLOCK
+def test_setup_server_adds_the_empty_block_adduser_fills(server: Path) -> None:
+    data = (server / "etc/ppp/pap-secrets").read_bytes()
+    assert managed.split(data, "pap-secrets", name=core.BLOCK).body == b""
+    assert data.startswith(fmt.PAP_HEADER)
 
 
 # --- adduser -------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -11,8 +10,8 @@ import click
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import accounts as core
 from dialup_admin.core.accounts_report import report
-from dialup_admin.core.plan import Plan, apply, display
-from dialup_admin.commands.prompts import ask_new_secret
+from dialup_admin.commands.plans import run_plan
+from dialup_admin.commands.prompts import ask_new_secret, stdin_line
 from dialup_admin.completion import complete_user
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.system import accounts as sysacc
@@ -43,14 +42,7 @@ def get_password(app: AppContext, name: str, from_stdin: bool, generate: bool, a
     if generate:
         return core.generate_password(), True
     if from_stdin:
-        # Bytes, not text: text mode would end the line at a lone CR and silently drop the rest.
-        raw = sys.stdin.buffer.readline()
-        raw = raw[:-1] if raw.endswith(b"\n") else raw
-        raw = raw[:-1] if raw.endswith(b"\r") else raw
-        try:
-            password = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadInput("--password-stdin: the password is not valid UTF-8") from None
+        password = stdin_line().removesuffix("\r")  # a line from Windows
         if password == "":
             raise BadInput("--password-stdin: no password on standard input")
     elif app.dry_run:
@@ -64,15 +56,17 @@ def get_password(app: AppContext, name: str, from_stdin: bool, generate: bool, a
     return password, False
 
 
-def run_plan(app: AppContext, plan: Plan) -> bool:
-    """Show the plan; apply it unless --dry-run. Returns whether it was applied."""
-    display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
-    if app.dry_run or not plan:
-        return False
-    apply(plan, echo=lambda s: app.say(f"  {s}"))
-    for n in plan.notes:
-        app.say(f"  note: {n}")
-    return True
+def say_done(app: AppContext, data: dict[str, Any], done: str, password: str, generated: bool, *,
+             shown_once: bool = True) -> None:
+    """What adduser and passwd print once applied: ``data`` as JSON (with a generated password),
+    the ``done`` line, and a generated password for people, shown this once."""
+    if app.json:
+        app.emit_json({**data, **({"password": password} if generated else {})})
+    app.say(done)
+    if generated and not app.json:
+        click.echo(f"Password for {data['user']}: {password}")
+        if shown_once:
+            app.say("(shown once: note it now)")
 
 
 @click.command("adduser")
@@ -126,15 +120,9 @@ def adduser(app: AppContext, name: str, ip: str | None, uid: int | None, force: 
     users = {u.name: u for u in sysacc.read_passwd(app.paths)}
     uid_now = users[name].uid if name in users else None
     where = f", static address {req.ip}" if req.ip else ""
-    if app.json:
-        data: dict[str, Any] = {"user": name, "uid": uid_now, "ip": str(req.ip) if req.ip else None}
-        if generated:
-            data["password"] = password
-        app.emit_json(data)
-    app.say(f"Dial-in user {name} ready (uid {uid_now}{where}); undo with: dialup-admin deluser {name}")
-    if generated and not app.json:
-        click.echo(f"Password for {name}: {password}")
-        app.say("(shown once: note it now)")
+    say_done(app, {"user": name, "uid": uid_now, "ip": str(req.ip) if req.ip else None},
+             f"Dial-in user {name} ready (uid {uid_now}{where}); undo with: dialup-admin deluser {name}",
+             password, generated)
 
 
 @click.command("passwd")
@@ -164,11 +152,7 @@ def passwd(app: AppContext, name: str, radius: bool, password_stdin: bool, gener
     plan = core.plan_passwd(acc, name, password)
     if not run_plan(app, plan):
         return
-    if app.json:
-        app.emit_json({"user": name, **({"password": password} if generated else {})})
-    app.say(f"Password of {name} changed.")
-    if generated and not app.json:
-        click.echo(f"Password for {name}: {password}")
+    say_done(app, {"user": name}, f"Password of {name} changed.", password, generated, shown_once=False)
 
 
 @click.command("deluser")
@@ -221,9 +205,7 @@ def users(app: AppContext, radius: bool) -> None:
     for r in rows:
         table.append((r.name, "-" if r.uid is None else str(r.uid), r.ip or "-", "yes" if r.in_passwd else "no",
                       "yes" if r.in_pap else "no", r.password, "; ".join(r.problems) or "-"))
-    widths = [max(len(row[i]) for row in table) for i in range(6)]
-    for row in table:
-        app.say("  ".join(c.ljust(w) for c, w in zip(row[:6], widths)) + "  " + row[6])
+    app.say_table(table)
     if not rows:
         app.say("(no dial-in users)")
     for g in general:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from dialup_admin.clitypes import seconds
-from dialup_admin.commands.prompts import ask_new_secret
+from dialup_admin.commands.plans import run_plan
+from dialup_admin.commands.prompts import ask_new_secret, stdin_line
 from dialup_admin.completion import complete_port
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import client as core
-from dialup_admin.core.plan import apply, display
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.model import SPEEDS
 
@@ -21,13 +19,7 @@ PLACEHOLDER = "********"  # what a --dry-run plans with instead of asking for th
 def _read_password(app: AppContext, c: core.Client, from_stdin: bool, new: bool) -> str | None:
     """The PAP password: stdin, or kept from pap-secrets, or asked twice (hidden). Never argv."""
     if from_stdin:
-        raw = sys.stdin.buffer.readline()  # bytes: text mode fails on a non-UTF-8 byte with a traceback
-        raw = raw[:-1] if raw.endswith(b"\n") else raw
-        try:
-            data = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadInput("--password-stdin: the password is not valid UTF-8") from None
-        return core.password(data)
+        return core.password(stdin_line())
     if not new and core.has_saved_secret(app.paths, c):
         app.say(f"Keeping the saved password of {c.user} for {c.peer} (--new-password to change it).")
         return None
@@ -94,10 +86,8 @@ def setup_client(
     app.require_root("setup-client")
     secret = _read_password(app, c, password_stdin, new_password)
     plan = core.plan_client(app.paths, c, secret, force=force)
-    display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
-    if app.dry_run or not plan:
+    if not run_plan(app, plan, notes=False):
         return
-    apply(plan, echo=lambda s: app.say(f"  {s}"))
     app.say(f"Client set up: {len(plan.actions)} change(s) applied; undo with: dialup-admin rollback")
     app.say(f"  dial {c.number} on {c.device} as {c.user}: dialup-admin dial"
             + ("" if c.peer == core.DEFAULT_PEER else f" --peer {c.peer}"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 import click
 
@@ -16,7 +18,7 @@ from dialup_admin.core import sessions as sessions_core
 from dialup_admin.core.state import load_server_json
 from dialup_admin.errors import UserError
 from dialup_admin.model import tty_name
-from dialup_admin.paths import Paths
+from dialup_admin.paths import RADIUS_STATE, Paths
 from dialup_admin.system import journal
 from dialup_admin.system import mgetty as mgetty_sys
 
@@ -44,7 +46,7 @@ def doctor(app: AppContext) -> None:
       dialup-admin --root /srv/img doctor --json
     """
     target = doctor_core.Target.load(app.paths)
-    radius_only = target.state is None and target.read("/etc/dialup-admin/radius.json") is not None
+    radius_only = target.state is None and target.read(RADIUS_STATE) is not None
     findings = doctor_core.run_checks(target, (doctor_core.check_radius,) if radius_only else doctor_core.CHECKS)
     level = doctor_core.worst(findings)
     if app.json:
@@ -78,48 +80,52 @@ def sessions(app: AppContext, active: bool, radius: bool) -> None:
         radius_sessions(app, active)
         return
     found, bad = sessions_core.read_sessions(app.paths, int(time.time()))
-    if active:
-        found = [s for s in found if s.state == "active"]
     if bad:
         app.say(f"note: {bad} unreadable line(s) in {sessions_core.RECORDS} skipped", err=True)
-    if app.json:
-        app.emit_json([s.to_json() for s in found])
-        return
-    if not found:
-        app.say("No calls in progress." if active else "No calls recorded yet.")
-        return
-    rows = [("USER", "TTY", "START", "DURATION", "CALLER", "IN", "OUT", "STATE")]
-    for s in found:
-        start = dt.datetime.fromtimestamp(s.start).strftime("%Y-%m-%d %H:%M:%S") if s.start else "-"
-        rows.append((s.user, s.tty, start, sessions_core.human_duration(s.duration), s.remote,
-                     sessions_core.human_bytes(s.bytes_in), sessions_core.human_bytes(s.bytes_out), s.state))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        app.say("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    hb = sessions_core.human_bytes
+    _say_calls(app, found, active, "No calls recorded yet.",
+               ("USER", "TTY", "START", "DURATION", "CALLER", "IN", "OUT", "STATE"),
+               lambda s: (s.user, s.tty, _when(s.start), sessions_core.human_duration(s.duration), s.remote,
+                          hb(s.bytes_in), hb(s.bytes_out), s.state))
 
 
 def radius_sessions(app: AppContext, active: bool) -> None:
     """``sessions --radius``: the pool's calls from FreeRADIUS's detail files."""
     from dialup_admin.core import radius_sessions as rs
 
-    found = rs.read_calls(app.paths, int(time.time()))
+    hb = sessions_core.human_bytes
+    _say_calls(app, rs.read_calls(app.paths, int(time.time())), active, "No calls in FreeRADIUS's accounting yet.",
+               ("USER", "SERVER", "LINE", "START", "DURATION", "CALLER", "IN", "OUT", "STATE"),
+               lambda c: (c.user, c.nas, c.line, _when(c.start), sessions_core.human_duration(c.duration), c.address,
+                          hb(c.bytes_in), hb(c.bytes_out), f"{c.state} ({c.cause})" if c.cause else c.state))
+
+
+class _Call(Protocol):
+    @property
+    def state(self) -> str: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+C = TypeVar("C", bound=_Call)
+
+
+def _say_calls(app: AppContext, calls: list[C], active: bool, nothing: str, header: tuple[str, ...],
+               row: Callable[[C], tuple[str, ...]]) -> None:
+    """The calls (only those in progress with --active) as JSON, or a table with ``row`` for each."""
     if active:
-        found = [c for c in found if c.state == "active"]
+        calls = [c for c in calls if c.state == "active"]
     if app.json:
-        app.emit_json([c.to_json() for c in found])
+        app.emit_json([c.to_json() for c in calls])
         return
-    if not found:
-        app.say("No calls in progress." if active else "No calls in FreeRADIUS's accounting yet.")
+    if not calls:
+        app.say("No calls in progress." if active else nothing)
         return
-    rows = [("USER", "SERVER", "LINE", "START", "DURATION", "CALLER", "IN", "OUT", "STATE")]
-    for c in found:
-        start = dt.datetime.fromtimestamp(c.start).strftime("%Y-%m-%d %H:%M:%S") if c.start else "-"
-        state = f"{c.state} ({c.cause})" if c.cause else c.state
-        rows.append((c.user, c.nas, c.line, start, sessions_core.human_duration(c.duration), c.address,
-                     sessions_core.human_bytes(c.bytes_in), sessions_core.human_bytes(c.bytes_out), state))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        app.say("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip())
+    app.say_table([header, *(row(c) for c in calls)])
+
+
+def _when(t: int | None) -> str:
+    return dt.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
 
 
 def mgetty_log_path(paths: Paths, tty: str) -> str:

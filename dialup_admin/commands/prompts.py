@@ -1,12 +1,28 @@
-"""Asking a person for a new secret on the terminal, the same on every click version."""
+"""Reading a new secret: from a person (asked twice, hidden, on every click version) or from stdin."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 
 from dialup_admin.errors import BadInput
 
 TRIES = 3  # as passwd(1): a typo is asked again, a run of them ends the command
+
+
+def stdin_line() -> str:
+    """The first line of standard input without its newline (``--password-stdin``).
+
+    Read as bytes: text mode would end the line at a lone CR, and a non-UTF-8 byte would
+    fail with a traceback instead of one line.
+    """
+    raw = sys.stdin.buffer.readline()
+    raw = raw[:-1] if raw.endswith(b"\n") else raw
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput("--password-stdin: the password is not valid UTF-8") from None
 
 
 def ask_new_secret(label: str) -> str | None:

@@ -6,13 +6,12 @@ commands/accounts.py, so a pool's users are managed like a single server's.
 
 from __future__ import annotations
 
-from typing import Any
 
 import click
 
 from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import radius_server as core
-from dialup_admin.commands.accounts import run_plan
+from dialup_admin.commands.plans import run_plan
 from dialup_admin.radius import model as rmodel
 from dialup_admin.radius.crypt import sha512_crypt
 from dialup_admin.system import freeradius as fr
@@ -74,7 +73,7 @@ def radius_server(app: AppContext, clients: tuple[str, ...], secret_file: str | 
 
 def adduser(app: AppContext, name: str, ip: str | None, max_sessions: int | None, force: bool,
             password_stdin: bool, generate_password: bool, allow_weak: bool) -> None:
-    from dialup_admin.commands.accounts import get_password
+    from dialup_admin.commands.accounts import get_password, say_done
 
     app.require_root("adduser --radius")
     state, users, existing, addr = core.prepare_add(app.paths, name, ip, max_sessions, force)
@@ -82,21 +81,14 @@ def adduser(app: AppContext, name: str, ip: str | None, max_sessions: int | None
     plan = core.plan_add(app.paths, state, users, existing, name, sha512_crypt(password), addr, max_sessions)
     if not run_plan(app, plan):
         return
-    if app.json:
-        data: dict[str, Any] = {"user": name, "ip": str(addr) if addr else None, "max_sessions": max_sessions}
-        if generated:
-            data["password"] = password
-        app.emit_json(data)
     extra = "".join([f", static address {addr}" if addr else "",
                      f", at most {max_sessions} call(s) at once" if max_sessions else ""])
-    app.say(f"RADIUS user {name} ready{extra}; undo with: dialup-admin deluser --radius {name}")
-    if generated and not app.json:
-        click.echo(f"Password for {name}: {password}")
-        app.say("(shown once: note it now)")
+    say_done(app, {"user": name, "ip": str(addr) if addr else None, "max_sessions": max_sessions},
+             f"RADIUS user {name} ready{extra}; undo with: dialup-admin deluser --radius {name}", password, generated)
 
 
 def passwd(app: AppContext, name: str, password_stdin: bool, generate_password: bool, allow_weak: bool) -> None:
-    from dialup_admin.commands.accounts import get_password
+    from dialup_admin.commands.accounts import get_password, say_done
 
     app.require_root("passwd --radius")
     state, users, user = core.find_user(app.paths, name)
@@ -104,11 +96,7 @@ def passwd(app: AppContext, name: str, password_stdin: bool, generate_password: 
     plan = core.plan_passwd(app.paths, state, users, user, sha512_crypt(password))
     if not run_plan(app, plan):
         return
-    if app.json:
-        app.emit_json({"user": name, **({"password": password} if generated else {})})
-    app.say(f"Password of RADIUS user {name} changed.")
-    if generated and not app.json:
-        click.echo(f"Password for {name}: {password}")
+    say_done(app, {"user": name}, f"Password of RADIUS user {name} changed.", password, generated, shown_once=False)
 
 
 def deluser(app: AppContext, name: str) -> None:
@@ -128,9 +116,7 @@ def users(app: AppContext) -> None:
         return
     rows = [("NAME", "IP", "MAX-SESSIONS")]
     rows += [(u.name, str(u.ip) if u.ip else "-", str(u.max_sessions) if u.max_sessions else "-") for u in found]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for r in rows:
-        app.say("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    app.say_table(rows)
 
 
 COMMANDS: list[click.Command] = [radius_server]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network
+
 import click
 
 from dialup_admin.completion import complete_tty
@@ -9,8 +12,9 @@ from dialup_admin.context import AppContext, pass_app
 from dialup_admin.core import radius_nas, sharing
 from dialup_admin.core import rollback as rollback_core
 from dialup_admin.core.accounts import ServiceAccounts, static_addresses, statics_outside
-from dialup_admin.core.plan import apply, display
+from dialup_admin.core.plan import Plan
 from dialup_admin.commands.direct import setup_options as direct_options
+from dialup_admin.commands.plans import run_plan
 from dialup_admin.core import direct as direct_core
 from dialup_admin.core.server import ServerOptions, check_ttys_exist, plan_server, previous_pairs
 from dialup_admin.errors import UserError
@@ -27,7 +31,7 @@ from dialup_admin.model import (
 )
 from dialup_admin.model import pool as parse_pool
 from dialup_admin.paths import Paths
-from dialup_admin.radius.nas import FALLBACK_CHOICES
+from dialup_admin.radius.nas import FALLBACK_CHOICES, NasRadius
 from dialup_admin.system import mgetty as mgetty_sys
 from dialup_admin.system.services import INIT_CHOICES, check_init, detect_init
 
@@ -145,6 +149,36 @@ def setup_server(
       sudo dialup-admin setup-server --tty ttyS1 --radius radius1 --radius radius2 --radius-secret-file /root/radius.secret
       sudo dialup-admin setup-server --tty ttyACM0:direct --dial-tone 425
     """
+    wanted = _parse_lines(ttys, pool)
+    settings = MgettySettings(
+        debug=debug_level, speed=speed, data_only=data_only, login_time=login_time,
+        answer_chat_timeout=answer_chat_timeout, toggle_dtr=toggle_dtr,
+    )
+    direct_given: dict[str, object] = {"dial_tone": dial_tone, "no_dial_tone": no_dial_tone, "number": number,
+                                       "dial_timeout": dial_timeout, "connect_timeout": connect_timeout}
+    server, share = _desired_server(app.paths, wanted, settings, direct_given, dns, share_internet, no_share)
+    nas = radius_nas.choose(app.paths, radius, radius_secret_file, no_radius, radius_fallback)
+    app.require_root("setup-server")
+    accounts = None if no_accounts else ServiceAccounts(ppp_gid, ppp_uid, fax_uid)
+    opts = _server_options(app.paths, server, init, mgetty_path, force=force, share=share, proxyarp=proxyarp,
+                           accounts=accounts, nas=nas)
+    plan = plan_server(app.paths, server, opts)
+    plan.notes.extend(statics_outside(app.paths, server.pool))  # a new --pool: users' own addresses stay where they were
+    if run_plan(app, plan, notes=False):
+        _say_applied(app, plan, server, nas)
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """The lines as --tty and --pool give them, checked; addresses not yet allocated."""
+
+    ttys: list[str]
+    direct: list[str]  # the TTY:direct ones
+    net: IPv4Network
+    given: dict[str, tuple[IPv4Address, IPv4Address]]  # ttyS1=LOCAL:REMOTE
+
+
+def _parse_lines(ttys: tuple[str, ...], pool: str) -> _Lines:
     kinds = [split_direct(t) for t in ttys]
     specs = [parse_tty_spec(t) for t, _ in kinds]
     direct_ttys = [spec[0] for spec, (_, wired) in zip(specs, kinds, strict=True) if wired]
@@ -152,41 +186,42 @@ def setup_server(
     given = {tty: pair for tty, pair in specs if pair is not None}
     for tty, (local, remote) in given.items():
         pair_in_pool(tty, local, remote, net)
-    settings = MgettySettings(
-        debug=debug_level, speed=speed, data_only=data_only, login_time=login_time,
-        answer_chat_timeout=answer_chat_timeout, toggle_dtr=toggle_dtr,
-    )
-    lines = allocate_lines([t for t, _ in specs], net, given, previous_pairs(app.paths),
-                           reserved=static_addresses(app.paths),  # users' adduser --ip addresses
-                           direct=direct_ttys)
-    direct = direct_core.settings(app.paths, {"dial_tone": dial_tone, "no_dial_tone": no_dial_tone, "number": number,
-                                              "dial_timeout": dial_timeout, "connect_timeout": connect_timeout},
-                                  bool(direct_ttys))
+    return _Lines([t for t, _ in specs], direct_ttys, net, given)
+
+
+def _desired_server(paths: Paths, wanted: _Lines, settings: MgettySettings, direct_given: dict[str, object],
+                    dns: tuple[str, ...], share_internet: str | None, no_share: bool) -> tuple[Server, str | None]:
+    """The server this run asks for, and the interface to share; reads what earlier runs and
+    adduser recorded (addresses stay where they were), changes nothing."""
+    lines = allocate_lines(wanted.ttys, wanted.net, wanted.given, previous_pairs(paths),
+                           reserved=static_addresses(paths),  # users' adduser --ip addresses
+                           direct=wanted.direct)
+    direct = direct_core.settings(paths, direct_given, bool(wanted.direct))
     dns_addrs = tuple(ipv4(d, "DNS address") for d in dns)
     if len(dns_addrs) > 2:
         raise UserError("at most two --dns servers (pppd hands callers a primary and a secondary)", exit_code=2)
-    share = sharing.choose_share(app.paths, share_internet, no_share)
+    share = sharing.choose_share(paths, share_internet, no_share)
     if share is not None and not dns_addrs:
-        dns_addrs = sharing.pick_dns(app.paths, lines)
-    server = Server(lines=lines, pool=net, dns=dns_addrs, mgetty=settings, direct=direct)
-    nas = radius_nas.choose(app.paths, radius, radius_secret_file, no_radius, radius_fallback)
-    app.require_root("setup-server")
-    chosen_init = detect_init(app.paths) if init == "auto" else init
-    check_init(app.paths, chosen_init)
-    check_ttys_exist(app.paths, server)
-    layout = mgetty_sys.detect(app.paths, mgetty_path) if server.mgetty_lines or mgetty_path else None
-    opts = ServerOptions(init=chosen_init, mgetty=layout, pppd=find_pppd(app.paths), force=force,
+        dns_addrs = sharing.pick_dns(paths, lines)
+    return Server(lines=lines, pool=wanted.net, dns=dns_addrs, mgetty=settings, direct=direct), share
+
+
+def _server_options(paths: Paths, server: Server, init: str, mgetty_path: str | None, *, force: bool,
+                    share: str | None, proxyarp: bool | None, accounts: ServiceAccounts | None,
+                    nas: NasRadius | None) -> ServerOptions:
+    """How to realise ``server`` on this machine: its init, ports, mgetty and pppd, checked."""
+    chosen_init = detect_init(paths) if init == "auto" else init
+    check_init(paths, chosen_init)
+    check_ttys_exist(paths, server)
+    layout = mgetty_sys.detect(paths, mgetty_path) if server.mgetty_lines or mgetty_path else None
+    return ServerOptions(init=chosen_init, mgetty=layout, pppd=find_pppd(paths), force=force,
                          share_internet=share,
-                         proxyarp=sharing.pool_in_lan(app.paths, net) if proxyarp is None else proxyarp,
-                         accounts=None if no_accounts else ServiceAccounts(ppp_gid, ppp_uid, fax_uid),
-                         radius=nas, tool=direct_core.tool_command(),
-                         notes=direct_core.voice_notes(app.paths, server))
-    plan = plan_server(app.paths, server, opts)
-    plan.notes.extend(statics_outside(app.paths, net))  # a new --pool: users' own addresses stay where they were
-    display(plan, dry_run=app.dry_run, diff=app.diff, say=app.say)
-    if app.dry_run or not plan:
-        return
-    apply(plan, echo=lambda s: app.say(f"  {s}"))
+                         proxyarp=sharing.pool_in_lan(paths, server.pool) if proxyarp is None else proxyarp,
+                         accounts=accounts, radius=nas, tool=direct_core.tool_command(),
+                         notes=direct_core.voice_notes(paths, server))
+
+
+def _say_applied(app: AppContext, plan: Plan, server: Server, nas: NasRadius | None) -> None:
     app.say(f"Server set up: {len(plan.actions)} change(s) applied; undo with: dialup-admin rollback")
     for ln in server.lines:
         kind = " (direct line: dialup-admin answer)" if ln.direct else ""

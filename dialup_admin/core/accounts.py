@@ -48,20 +48,18 @@ import re
 import secrets as random_secrets
 from dataclasses import dataclass, field
 
-from dialup_admin.core.plan import FileSpec, Plan, RunCommand
+from dialup_admin.core.plan import Plan, RunCommand
 from dialup_admin.core.state import load_server
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import managed
 from dialup_admin.formats import secrets as fmt
 from dialup_admin.model import Server, ipv4
-from dialup_admin.paths import Paths
+from dialup_admin.paths import CHAP_SECRETS, PAP_SECRETS, Paths
 from dialup_admin.system import accounts as sysacc
 from dialup_admin.system import reading
 
-BLOCK = "accounts"  # the managed block setup-server creates in pap-secrets (core.server.ACCOUNTS_BLOCK)
-PAP = "/etc/ppp/pap-secrets"
-CHAP = "/etc/ppp/chap-secrets"
-PAP_HEADER = "# Secrets for authentication using PAP\n# client\tserver\tsecret\t\t\tIP addresses\n"
+BLOCK = "accounts"  # our block in pap-secrets: setup-server adds it empty, adduser fills it
+PAP, CHAP = PAP_SECRETS, CHAP_SECRETS
 PPP_GROUP = "ppp"
 PPP_USER = "ppp"
 FAX_USER = "fax"
@@ -187,10 +185,8 @@ def load(paths: Paths) -> Accounts:
 
 
 def read_file(paths: Paths, system_path: str) -> bytes:
-    try:
-        return reading.read_bytes(paths.of(system_path))
-    except FileNotFoundError:
-        return b""
+    """The file at ``system_path`` below the root, empty when it is not there."""
+    return reading.read_or_empty(paths.of(system_path))
 
 
 def static_addresses(paths: Paths) -> set[ipaddress.IPv4Address]:
@@ -282,16 +278,22 @@ def plan_pap(plan: Plan, acc: Accounts, users: list[fmt.Entry], force: bool = Fa
     the change is refused.
     """
     body = render_block(users, deny_names(acc, users))
-    old = acc.pap_data
-    new = managed.merge(old or PAP_HEADER.encode(), body, PAP, name=BLOCK, force=force)
     want = fmt.parse(body).entries
-    got = fmt.parse(new).entries
-    if not _contains(got, want):
-        raise UserError(
-            f"{PAP}: pppd would not read the dialup-admin block as written (a quote left open or a "
-            "line continued with '\\' just before it?); fix the file by hand and rerun"
-        )
-    return plan.file(PAP, FileSpec(new, mode=0o600, redact=fmt.redact_line))
+
+    def readable(new: bytes) -> None:
+        if not _contains(fmt.parse(new).entries, want):
+            raise UserError(
+                f"{PAP}: pppd would not read the dialup-admin block as written (a quote left open or a "
+                "line continued with '\\' just before it?); fix the file by hand and rerun"
+            )
+
+    return plan.block(PAP, BLOCK, body, force=force, mode=0o600, redact=fmt.redact_line, header=fmt.PAP_HEADER,
+                      check=readable)
+
+
+def plan_pap_file(plan: Plan, force: bool = False) -> None:
+    """Make sure pap-secrets exists, 0600, with our block (empty when new); never touch the entries in it."""
+    plan.block(PAP, BLOCK, None, force=force, mode=0o600, redact=fmt.redact_line, header=fmt.PAP_HEADER)
 
 
 def _contains(got: list[fmt.Entry], want: list[fmt.Entry]) -> bool:

@@ -20,10 +20,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from dialup_admin.core.plan import FileSpec, Plan
+from dialup_admin.core.state import BadRecord, read_record
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import managed, secrets
 from dialup_admin.model import not_serial, speed as check_speed
-from dialup_admin.paths import Paths
+from dialup_admin.paths import CLIENT_STATE, PAP_SECRETS, PPP_OPTIONS, Paths
 from dialup_admin.render import render
 from dialup_admin.system import reading
 
@@ -34,7 +35,6 @@ CHAT = "/usr/sbin/chat"
 # What a modem answers when a call cannot go through, in the chat script's order:
 # chat exits with 4 + the index of the ABORT string it met.
 ABORTS = ("BUSY", "NO CARRIER", "NO DIALTONE", "NO ANSWER", "VOICE", "ERROR")
-PAP_HEADER = "# Secrets for authentication using PAP\n# client\tserver\tsecret\t\t\tIP addresses\n"
 
 _PEER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _USER_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$")
@@ -174,22 +174,15 @@ def secrets_body(old_body: str, user: str, peer: str, secret: str | None) -> str
 
 def has_saved_secret(paths: Paths, client: Client) -> bool:
     """Whether pap-secrets already holds a password for this connection and user."""
-    entries = secrets.parse(_block_body(paths, "/etc/ppp/pap-secrets").encode()).entries
+    entries = secrets.parse(_block_body(paths, PAP_SECRETS).encode()).entries
     return any(e.server == client.peer and e.client == client.user for e in entries)
 
 
 # --- the plan ------------------------------------------------------------------------
 
 
-def _read(paths: Paths, system_path: str) -> bytes:
-    try:
-        return reading.read_bytes(paths.of(system_path))
-    except FileNotFoundError:
-        return b""
-
-
 def _block_body(paths: Paths, system_path: str) -> str:
-    body = managed.split(_read(paths, system_path), system_path, name=BLOCK, force=True).body
+    body = managed.split(reading.read_or_empty(paths.of(system_path)), system_path, name=BLOCK, force=True).body
     return body.decode(errors="replace") if body is not None else ""
 
 
@@ -210,22 +203,15 @@ def plan_client(paths: Paths, client: Client, secret: str | None, *, force: bool
     for path, text in render_files(client).items():
         plan.file(path, FileSpec(text))
 
-    options = "/etc/ppp/options"
-    old = _read(paths, options)
-    merged = managed.merge(old, render("client-options.j2").encode(), options, name=BLOCK, force=force)
-    real = paths.of(options)
-    plan.file(options, FileSpec(merged, mode=(real.stat().st_mode & 0o7777) if real.exists() else 0o644))
-
-    pap = "/etc/ppp/pap-secrets"
-    old = _read(paths, pap)
-    body = secrets_body(_block_body(paths, pap) if old else "", client.user, client.peer, secret)
-    merged = managed.merge(old or PAP_HEADER.encode(), body.encode(), pap, name=BLOCK, force=force)
-    plan.file(pap, FileSpec(merged, mode=0o600, redact=secrets.redact_line))
+    plan.block(PPP_OPTIONS, BLOCK, render("client-options.j2").encode(), force=force)
+    body = secrets_body(_block_body(paths, PAP_SECRETS), client.user, client.peer, secret)
+    plan.block(PAP_SECRETS, BLOCK, body.encode(), force=force, mode=0o600, redact=secrets.redact_line,
+               header=secrets.PAP_HEADER)
 
     state = load_state(paths)
     state.setdefault("peers", {})[client.peer] = asdict(client)
     state["default"] = state.get("default") or client.peer
-    plan.file("/etc/dialup-admin/client.json", FileSpec(json.dumps(state, indent=2, sort_keys=True) + "\n"))
+    plan.file(CLIENT_STATE, FileSpec(json.dumps(state, indent=2, sort_keys=True) + "\n"))
     if paths.is_host and not paths.of(client.device).exists():
         plan.notes.append(f"{client.device} does not exist now: plug the modem in before dialing (dmesg | grep tty)")
     return plan
@@ -239,15 +225,11 @@ def load_state(paths: Paths) -> dict[str, Any]:
     where = paths.system(paths.client_state)
     fix = f"move it aside (mv {where} {where}.bad) and rerun dialup-admin setup-client"
     try:
-        raw = reading.read_bytes(paths.client_state)
-    except (FileNotFoundError, NotADirectoryError):
+        data = read_record(paths.client_state)
+    except BadRecord as exc:
+        raise UserError(f"{where} {exc.problem}: {fix}") from None
+    if data is None:
         return {}
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError):
-        raise UserError(f"{where} is not valid JSON: {fix}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{where} is damaged (not a JSON object): {fix}")
     peers = data.get("peers", {})
     if not isinstance(peers, dict) or not all(isinstance(v, dict) for v in peers.values()):
         raise UserError(f"{where} is damaged (peers is not an object of connections): {fix}")

@@ -18,7 +18,7 @@ from dialup_admin.errors import BadInput
 from dialup_admin.model import DirectSettings, tty_name
 from dialup_admin.modem import tones
 from dialup_admin.modem.answer import AnswerConfig
-from dialup_admin.paths import Paths
+from dialup_admin.paths import SERVER_STATE, STATE_DIR, Paths
 from dialup_admin.system import reading
 
 PPPD = "/usr/sbin/pppd"
@@ -83,7 +83,7 @@ def describe(cfg: AnswerConfig) -> str:
 # --- setup-server --------------------------------------------------------------------
 
 SETTING_KEYS = ("dial_tone", "no_dial_tone", "number", "dial_timeout", "connect_timeout")
-VOICE_RECORD = "/var/lib/dialup-admin/voice-{tty}.json"
+VOICE_RECORD = f"{STATE_DIR}/voice-{{tty}}.json"
 
 
 def settings(paths: Paths, given: dict[str, object], have_direct: bool) -> DirectSettings:
@@ -110,7 +110,7 @@ def settings(paths: Paths, given: dict[str, object], have_direct: bool) -> Direc
     try:
         return DirectSettings(**values)
     except TypeError:
-        raise BadInput("/etc/dialup-admin/server.json: the direct settings are damaged; give them again") from None
+        raise BadInput(f"{SERVER_STATE}: the direct settings are damaged; give them again") from None
 
 
 def tool_command() -> str:

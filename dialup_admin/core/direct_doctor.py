@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dialup_admin.core.direct import VOICE_RECORD
 from dialup_admin.core.doctor import ERROR, OK, WARNING, Finding, Target
 from dialup_admin.formats import inittab as inittab_fmt
+from dialup_admin.paths import INITTAB, SYSTEMD_DIR
 from dialup_admin.system.procs import Proc
 
 
@@ -36,14 +38,14 @@ def check(t: Target) -> list[Finding]:
     init = state.get("init")
     direct = state.get("direct") if isinstance(state.get("direct"), dict) else {}
     tone_on = not isinstance(direct, dict) or direct.get("dial_tone", "350+440") is not None
-    entries = inittab_fmt.entries(t.read("/etc/inittab") or b"")
+    entries = inittab_fmt.entries(t.read(INITTAB) or b"")
     for tty in t.direct_ttys:
         unit = f"dialup-answer@{tty}.service"
         if init == "inittab" and not any(e.action == "respawn" and "answer" in e.process.split()
                                          and tty in e.process.split() for e in entries):
-            out.append(Finding("answer-service", ERROR, f"/etc/inittab has no answer respawn line for {tty}",
+            out.append(Finding("answer-service", ERROR, f"{INITTAB} has no answer respawn line for {tty}",
                                "rerun dialup-admin setup-server, then telinit q"))
-        elif init == "systemd" and not t.paths.node(f"/etc/systemd/system/multi-user.target.wants/{unit}").is_symlink():
+        elif init == "systemd" and not t.paths.node(f"{SYSTEMD_DIR}/multi-user.target.wants/{unit}").is_symlink():
             out.append(Finding("answer-service", ERROR, f"{unit} is not enabled", f"systemctl enable --now {unit}"))
         elif init not in ("inittab", "systemd"):
             out.append(Finding("answer-service", WARNING, f"nothing keeps answer running on {tty} (--init none)",
@@ -84,7 +86,7 @@ def check(t: Target) -> list[Finding]:
 
 def voice_record(t: Target, tty: str) -> dict[str, Any] | None:
     """What ``test-modem --voice`` last recorded about ``tty``'s modem."""
-    data = t.read(f"/var/lib/dialup-admin/voice-{tty}.json")
+    data = t.read(VOICE_RECORD.format(tty=tty))
     try:
         rec = json.loads(data) if data is not None else None
     except ValueError:

@@ -191,11 +191,9 @@ def merge(*streams: Iterable[LogLine]) -> list[LogLine]:
     return [ln for ln, _ in tagged]
 
 
-def read_text(paths: Paths, system_path: str) -> str | None:
-    try:
-        return reading.read_text(paths.of(system_path))
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+def _text(paths: Paths, system_path: str) -> str:
+    """A log's text; empty when it is not there."""
+    return reading.read_or_empty(paths.of(system_path)).decode(errors="replace")
 
 
 def syslog_files(paths: Paths) -> list[str]:
@@ -205,12 +203,12 @@ def syslog_files(paths: Paths) -> list[str]:
 def collect(paths: Paths, tty: str, mgetty_log: str, now: dt.datetime,
             journal_text: str | None = None, answer_log: str | None = None) -> list[LogLine]:
     """mgetty's (or answer's, on a direct line) and pppd's lines about ``tty``, merged by time."""
-    mg = parse_mgetty(read_text(paths, mgetty_log) or "", now)
+    mg = parse_mgetty(_text(paths, mgetty_log), now)
     if answer_log is not None:
-        mg = merge(mg, parse_answer(read_text(paths, answer_log) or ""))
+        mg = merge(mg, parse_answer(_text(paths, answer_log)))
     ppp: list[tuple[LogLine, int | None]] = []
     for f in syslog_files(paths):
-        ppp += parse_syslog(read_text(paths, f) or "", now)
+        ppp += parse_syslog(_text(paths, f), now)
     if journal_text:
         ppp += parse_syslog(journal_text, now)
     return RadiusNotes().feed(merge(mg, pppd_lines_for(ppp, tty)))

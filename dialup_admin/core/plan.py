@@ -13,13 +13,15 @@ import grp
 import os
 import re
 import shutil
+import stat
 import pwd
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dialup_admin.errors import UserError
+from dialup_admin.formats import managed
 from dialup_admin.paths import Paths
-from dialup_admin.system import commands
+from dialup_admin.system import commands, reading
 from dialup_admin.system.files import FileState, RunLock, Transaction
 
 Redactor = Callable[[str], str]
@@ -136,6 +138,31 @@ class Plan:
             return False
         self.actions.append(WriteFile(system_path, spec, old))
         return True
+
+    def block(self, system_path: str, name: str, body: bytes | None, *, force: bool = False,
+              mode: int | None = None, uid: int = 0, gid: int = 0, redact: Redactor | None = None,
+              header: bytes = b"", at_start: bool = False, check: Callable[[bytes], None] | None = None) -> bool:
+        """Add a write of ``system_path`` with its managed block ``name`` holding ``body``; every
+        byte outside the block stays as it is. Return whether the file changes.
+
+        ``body`` None only makes sure the block is there (an empty one is added if missing;
+        one that is there is kept as it is). A missing or empty file starts with
+        ``header``. ``mode`` None keeps the file's own mode (0644 for a new file); a mode
+        given is set whatever the file had (secrets files). ``check`` is shown the merged
+        file before anything is planned and raises to refuse it. A hand-edited block or
+        broken markers are refused unless ``force`` (:mod:`dialup_admin.formats.managed`).
+        """
+        real = self.paths.of(system_path)
+        old = reading.read_or_empty(real)
+        if body is not None or managed.split(old, system_path, name=name, force=force).body is None:
+            new = managed.merge(old or header, body or b"", system_path, name=name, force=force, at_start=at_start)
+        else:
+            new = old
+        if check is not None:
+            check(new)
+        if mode is None:
+            mode = stat.S_IMODE(real.stat().st_mode) if real.exists() else 0o644
+        return self.file(system_path, FileSpec(new, mode=mode, uid=uid, gid=gid, redact=redact))
 
     def remove(self, system_path: str, redact: Redactor | None = None) -> bool:
         old = FileState.read(self.paths.node(system_path))

@@ -20,6 +20,7 @@ import glob
 import stat
 from typing import TYPE_CHECKING
 
+from dialup_admin.paths import tty_options
 from dialup_admin.radius import nas as nasfmt
 from dialup_admin.system import freeradius as fr
 from dialup_admin.system import radius_probe
@@ -77,7 +78,7 @@ def check_config(t: Target, radius: dict[str, object]) -> list[Finding]:
         out.append(_f("radius-config", "error", "pppd's radius.so is not installed", "apt-get install ppp"))
     wrapped = radius.get("fallback") == "local"
     for tty in t.ttys:
-        path = f"{nasfmt.DIR}/options.{tty}" if wrapped else f"/etc/ppp/options.{tty}"
+        path = f"{nasfmt.DIR}/options.{tty}" if wrapped else tty_options(tty)
         words = [ln.split() for ln in (t.read(path) or b"").decode(errors="replace").splitlines()]
         if ["plugin", nasfmt.PLUGIN] not in words:
             out.append(_f("radius-config", "error", f"{path} does not load radius.so: callers on {tty} are checked "

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialup_admin.core.plan import FileSpec, Plan, RunCommand
+from dialup_admin.core.state import BadRecord, read_record
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import managed
 from dialup_admin.model import ipv4
-from dialup_admin.paths import CONFIG_DIR as TOOL_CONFIG_DIR
-from dialup_admin.paths import Paths
+from dialup_admin.paths import RADIUS_STATE, Paths
 from dialup_admin.radius import model as rmodel
 from dialup_admin.radius import users as ufmt
 from dialup_admin.render import render
@@ -42,7 +42,7 @@ from dialup_admin.system import freeradius as fr
 from dialup_admin.system.secretfile import read_secret_file
 from dialup_admin.system import reading
 
-STATE = f"{TOOL_CONFIG_DIR}/radius.json"
+STATE = RADIUS_STATE
 SITE = fr.conf("sites-available/dialup-admin")
 SITE_LINK = fr.conf("sites-enabled/dialup-admin")
 MODULE = fr.conf("mods-available/dialup-admin")
@@ -64,14 +64,9 @@ def require_freeradius(paths: Paths) -> None:
 
 def load_state(paths: Paths) -> dict[str, Any] | None:
     try:
-        data: dict[str, Any] = json.loads(reading.read_bytes(paths.of(STATE)))
-    except FileNotFoundError:
-        return None
-    except (ValueError, RecursionError):
-        raise UserError(f"{STATE} is not valid JSON; rerun dialup-admin radius-server") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{STATE} is damaged (not a JSON object); rerun dialup-admin radius-server")
-    return data
+        return read_record(paths.of(STATE))
+    except BadRecord as exc:
+        raise UserError(f"{STATE} {exc.problem}; rerun dialup-admin radius-server") from None
 
 
 def require_state(paths: Paths) -> dict[str, Any]:
@@ -83,20 +78,13 @@ def require_state(paths: Paths) -> dict[str, Any]:
     return state
 
 
-def _read(paths: Paths, system_path: str) -> bytes:
-    try:
-        return reading.read_bytes(paths.of(system_path))
-    except FileNotFoundError:
-        return b""
-
-
 def current_clients(paths: Paths) -> list[ufmt.RadiusClient]:
-    body = managed.body_of(_read(paths, CLIENTS), CLIENTS, name=ufmt.CLIENTS_BLOCK)
+    body = managed.body_of(reading.read_or_empty(paths.of(CLIENTS)), CLIENTS, name=ufmt.CLIENTS_BLOCK)
     return ufmt.parse_clients(body or b"")
 
 
 def current_users(paths: Paths) -> list[ufmt.RadiusUser]:
-    data = _read(paths, USERS)
+    data = reading.read_or_empty(paths.of(USERS))
     split = managed.split(data, USERS, name=ufmt.USERS_BLOCK)
     if split.hand_edited:
         raise UserError(f"{USERS}: the dialup-admin block was edited by hand; move your lines out of it "
@@ -133,7 +121,7 @@ def choose_clients(paths: Paths, specs: Sequence[str], secret_file: str | None) 
     if secret_file is not None:
         secret = rmodel.secret_from_bytes(read_secret_file(secret_file, "--secret-file"), f"--secret-file {secret_file}")
     old = {c.name: c for c in current_clients(paths)}
-    outside = ufmt.other_clients(managed.split(_read(paths, CLIENTS), CLIENTS, name=ufmt.CLIENTS_BLOCK).outside)
+    outside = ufmt.other_clients(managed.split(reading.read_or_empty(paths.of(CLIENTS)), CLIENTS, name=ufmt.CLIENTS_BLOCK).outside)
     out: list[ufmt.RadiusClient] = []
     names: set[str] = set()
     addrs: dict[str, str] = {}
@@ -172,13 +160,18 @@ def _conf_file(plan: Plan, system_path: str, content: bytes | str, redact: Any =
                                     gid=owner.gid, redact=redact))
 
 
+def _conf_block(plan: Plan, system_path: str, name: str, body: bytes, redact: Any, force: bool,
+                at_start: bool = False) -> bool:
+    """A managed block in a FreeRADIUS configuration file, which keeps the owner and mode FreeRADIUS's files have."""
+    owner = fr.owner_of(plan.paths, system_path)
+    return plan.block(system_path, name, body, force=force, mode=owner.mode, uid=owner.uid, gid=owner.gid,
+                      redact=redact, at_start=at_start)
+
+
 def plan_users_block(plan: Plan, users: Sequence[ufmt.RadiusUser], force: bool = False) -> bool:
     """The users block at the top of the users file; returns whether it changes."""
-    old = _read(plan.paths, USERS)
-    new = managed.merge(old, ufmt.render_users(users), USERS, name=ufmt.USERS_BLOCK, force=force, at_start=True)
-    before = len(plan.actions)
-    _conf_file(plan, USERS, new, redact=ufmt.redact_users_line)
-    return len(plan.actions) > before
+    return _conf_block(plan, USERS, ufmt.USERS_BLOCK, ufmt.render_users(users), ufmt.redact_users_line, force,
+                       at_start=True)
 
 
 def plan_radius_server(paths: Paths, setup: ServerSetup) -> Plan:
@@ -196,10 +189,8 @@ def plan_radius_server(paths: Paths, setup: ServerSetup) -> Plan:
         plan.remove(DEFAULT_LINK)
         plan.notes.append(f"Debian's default site is disabled (its listeners take ports {DEBIAN_PORTS[0]}/"
                           f"{DEBIAN_PORTS[1]} too); dialup-admin rollback enables it again")
-    old_clients = _read(paths, CLIENTS)
-    new_clients = managed.merge(old_clients, ufmt.render_clients(setup.clients), CLIENTS,
-                                name=ufmt.CLIENTS_BLOCK, force=setup.force)
-    _conf_file(plan, CLIENTS, new_clients, redact=ufmt.redact_clients_line)
+    _conf_block(plan, CLIENTS, ufmt.CLIENTS_BLOCK, ufmt.render_clients(setup.clients), ufmt.redact_clients_line,
+                setup.force)
     plan_users_block(plan, current_users(paths), force=setup.force)
     state = {"port": setup.port, "listen": setup.listen, "init": setup.init,
              "clients": [c.to_json() for c in setup.clients]}

@@ -17,27 +17,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialup_admin.core import mgetty_service, radius_nas, sessions, sharing
-from dialup_admin.core.accounts import ServiceAccounts, plan_service_accounts
+from dialup_admin.core.accounts import ServiceAccounts, plan_pap_file, plan_service_accounts
 from dialup_admin.core.plan import FileSpec, Plan
 from dialup_admin.core.state import load_server_json, server_to_json
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.formats import inittab as inittab_fmt
-from dialup_admin.formats import managed, secrets
+from dialup_admin.formats import managed
 from dialup_admin.model import Server
-from dialup_admin.paths import Paths
+from dialup_admin.paths import INITTAB, PPP_OPTIONS, SERVER_STATE, SYSTEMD_DIR, Paths, tty_options
 from dialup_admin.radius.nas import NasRadius
 from dialup_admin.render import render
 from dialup_admin.system.mgetty import MgettyLayout
 from dialup_admin.system import reading
 
 BLOCK = "server"
-ACCOUNTS_BLOCK = "accounts"  # the pap-secrets entries adduser manages
-PAP_HEADER = "# Secrets for authentication using PAP\n# client\tserver\tsecret\t\t\tIP addresses\n"
 
 
 DEFAULT_TOOL = "/usr/local/bin/dialup-admin"
 ANSWER_UNIT = "dialup-answer@.service"
-ANSWER_WANTS = "/etc/systemd/system/multi-user.target.wants"
+ANSWER_WANTS = f"{SYSTEMD_DIR}/multi-user.target.wants"
 
 
 @dataclass(frozen=True)
@@ -72,110 +70,100 @@ def previous_pairs(paths: Paths) -> dict[str, tuple[ipaddress.IPv4Address, ipadd
     return out
 
 
-def _read(paths: Paths, system_path: str) -> bytes:
-    try:
-        return reading.read_bytes(paths.of(system_path))
-    except FileNotFoundError:
-        return b""
-
-
 def plan_server(paths: Paths, server: Server, opts: ServerOptions) -> Plan:
     """Build the plan that makes the target match ``server``; compare, do not change."""
     plan = Plan(paths, "setup-server")
     plan.notes.extend(opts.notes)
-    lay = opts.mgetty
-    if server.mgetty_lines:
-        if lay is None:
-            raise UserError("mgetty is not installed: apt-get install mgetty (or give every line as TTY:direct)")
-        if not lay.auto_ppp:
-            plan.notes.append(
-                f"{lay.binary} was built without AUTO_PPP: PPP callers will get login: "
-                "(rebuild it with dialup-admin build-mgetty)"
-            )
-        plan.file(
-            lay.mgetty_config,
-            FileSpec(render("mgetty.config.j2", settings=server.mgetty, lines=server.mgetty_lines,
-                            log_hint=lay.log_file("TTY"))),
-        )
-        # mgetty ignores login.config unless it is root's and 0600 (it falls back to /bin/login).
-        login_pppd = radius_nas.pppd_for_login(opts.radius, opts.pppd)
-        plan.file(lay.login_config, FileSpec(render("login.config.j2", pppd=login_pppd, login=opts.login),
-                                             mode=0o600))
-
-    options_body = render("options.j2", mtu=opts.mtu, echo_interval=opts.echo_interval, echo_failure=opts.echo_failure)
-    _block(plan, "/etc/ppp/options", options_body.encode(), 0o644, opts.force)
-    for line in server.lines:
-        tty_opts = render("options.tty.j2", line=line, dns=server.dns, proxyarp=opts.proxyarp,
-                          radius=radius_nas.line_options(opts.radius, line.tty))
-        plan.file(f"/etc/ppp/options.{line.tty}", FileSpec(tty_opts))
-    previous = load_server_json(paths) or {}
-    for old in previous.get("lines", []):
-        tty = old.get("tty")
-        if isinstance(tty, str) and tty not in {ln.tty for ln in server.lines}:
-            plan.remove(f"/etc/ppp/options.{tty}")
-
+    _mgetty_files(plan, server, opts)
+    removed = _removed_ttys(paths, server)
+    _ppp_options(plan, server, opts, removed)
     if opts.accounts is not None:
         plan_service_accounts(plan, opts.accounts)
-    _pap_secrets(plan, opts.force)
+    plan_pap_file(plan, opts.force)
     sessions.plan_hooks(plan, opts.force)
     sharing.plan_sharing(plan, server.pool, sharing.SharePlan(opts.share_internet, opts.init))
     radius_nas.plan_nas(plan, server, opts.radius, opts.pppd)
-    _service(plan, server, opts)
+    _service(plan, server, opts, removed)
+    plan.file(SERVER_STATE, FileSpec(server_to_json(server, _recorded(server, opts))))
+    return plan
+
+
+def _removed_ttys(paths: Paths, server: Server) -> list[str]:
+    """The lines the last setup-server had that this one drops."""
+    previous = [d.get("tty") for d in (load_server_json(paths) or {}).get("lines", [])]
+    return [t for t in previous if isinstance(t, str) and t not in {ln.tty for ln in server.lines}]
+
+
+def _mgetty_files(plan: Plan, server: Server, opts: ServerOptions) -> None:
+    """mgetty.config and login.config where the installed mgetty reads them (none without mgetty lines)."""
+    lay = opts.mgetty
+    if not server.mgetty_lines:
+        return
+    if lay is None:
+        raise UserError("mgetty is not installed: apt-get install mgetty (or give every line as TTY:direct)")
+    if not lay.auto_ppp:
+        plan.notes.append(
+            f"{lay.binary} was built without AUTO_PPP: PPP callers will get login: "
+            "(rebuild it with dialup-admin build-mgetty)"
+        )
+    plan.file(
+        lay.mgetty_config,
+        FileSpec(render("mgetty.config.j2", settings=server.mgetty, lines=server.mgetty_lines,
+                        log_hint=lay.log_file("TTY"))),
+    )
+    # mgetty ignores login.config unless it is root's and 0600 (it falls back to /bin/login).
+    login_pppd = radius_nas.pppd_for_login(opts.radius, opts.pppd)
+    plan.file(lay.login_config, FileSpec(render("login.config.j2", pppd=login_pppd, login=opts.login),
+                                         mode=0o600))
+
+
+def _ppp_options(plan: Plan, server: Server, opts: ServerOptions, removed: list[str]) -> None:
+    """Our block of /etc/ppp/options, an options.TTY per line; a dropped line's options.TTY goes."""
+    options_body = render("options.j2", mtu=opts.mtu, echo_interval=opts.echo_interval, echo_failure=opts.echo_failure)
+    plan.block(PPP_OPTIONS, BLOCK, options_body.encode(), force=opts.force)
+    for line in server.lines:
+        tty_opts = render("options.tty.j2", line=line, dns=server.dns, proxyarp=opts.proxyarp,
+                          radius=radius_nas.line_options(opts.radius, line.tty))
+        plan.file(tty_options(line.tty), FileSpec(tty_opts))
+    for tty in removed:
+        plan.remove(tty_options(tty))
+
+
+def _recorded(server: Server, opts: ServerOptions) -> dict[str, Any]:
+    """What server.json keeps beside the server itself, for the other commands."""
     extra: dict[str, Any] = {"init": opts.init, "pppd": opts.pppd, "share_internet": opts.share_internet,
                              "proxyarp": opts.proxyarp}
-    if lay is not None:
-        extra.update({"mgetty_binary": lay.binary, "mgetty_config_dir": lay.config_dir})
+    if opts.mgetty is not None:
+        extra.update({"mgetty_binary": opts.mgetty.binary, "mgetty_config_dir": opts.mgetty.config_dir})
     if opts.radius is not None:
         extra["radius"] = opts.radius.to_json()
     if server.direct_lines:
         extra["answer_command"] = opts.tool
         extra["answer_pppd"] = radius_nas.pppd_for_login(opts.radius, opts.pppd)  # RADIUS fallback: its wrapper
-    plan.file("/etc/dialup-admin/server.json", FileSpec(server_to_json(server, extra)))
-    return plan
+    return extra
 
 
-def _block(plan: Plan, system_path: str, body: bytes, mode: int, force: bool) -> bool:
-    """Plan the file at ``system_path`` with our block set to ``body``, the rest untouched."""
-    real = plan.paths.of(system_path)
-    old = _read(plan.paths, system_path)
-    new = managed.merge(old, body, system_path, name=BLOCK, force=force)
-    keep_mode = (real.stat().st_mode & 0o7777) if real.exists() and mode != 0o600 else mode
-    return plan.file(system_path, FileSpec(new, mode=keep_mode))
-
-
-def _pap_secrets(plan: Plan, force: bool) -> None:
-    """Make sure pap-secrets exists, 0600, with our block; never touch the entries in it."""
-    path = "/etc/ppp/pap-secrets"
-    old = _read(plan.paths, path)
-    has_block = managed.split(old, path, name=ACCOUNTS_BLOCK, force=force).body is not None
-    new = old if has_block else managed.merge(old or PAP_HEADER.encode(), b"", path, name=ACCOUNTS_BLOCK, force=force)
-    plan.file(path, FileSpec(new, mode=0o600, redact=secrets.redact_line))
-
-
-def _service(plan: Plan, server: Server, opts: ServerOptions) -> None:
+def _service(plan: Plan, server: Server, opts: ServerOptions, removed: list[str]) -> None:
     """The inittab block or the units and their links; starting and stopping lines: core/mgetty_service.py."""
     mgetty = opts.mgetty.binary if opts.mgetty is not None else ""
     mg_lines, direct_lines = server.mgetty_lines, server.direct_lines
     lines = [mgetty_service.LineUnit.of(ln.tty, ln.direct) for ln in server.lines]
-    ttys = {ln.tty for ln in server.lines}
-    previous = [d.get("tty") for d in (load_server_json(plan.paths) or {}).get("lines", [])]
-    removed = [t for t in previous if isinstance(t, str) and t not in ttys]
     if opts.init == "inittab":
-        path = "/etc/inittab"
-        old = _read(plan.paths, path)
+        path = INITTAB
+        old = reading.read_or_empty(plan.paths.of(path))
         outside = managed.split(old, path, name=BLOCK, force=opts.force).outside
         inittab_fmt.check_conflicts(outside, server.lines, path)
         body = render("inittab.j2", lines=server.lines, mgetty=mgetty, tool=opts.tool).encode()
-        changed = _block(plan, path, body, 0o644, opts.force)
+        changed = plan.block(path, BLOCK, body, force=opts.force)
         mgetty_service.plan_inittab(plan, lines, removed, opts.mgetty, changed)
     elif opts.init == "systemd":
         # Each line's unit is wanted by its target; a line that changed kind or left loses the other link.
-        units = (("mgetty@.service", "/etc/systemd/system/getty.target.wants", mg_lines, {"mgetty": mgetty}),
+        units = (("mgetty@.service", f"{SYSTEMD_DIR}/getty.target.wants", mg_lines, {"mgetty": mgetty}),
                  (ANSWER_UNIT, ANSWER_WANTS, direct_lines, {"tool": opts.tool}))
         changed = False
         stale = [mgetty_service.LineUnit.of(tty, direct) for tty in removed for direct in (False, True)]
         for name, wants, kind_lines, values in units:
-            unit = f"/etc/systemd/system/{name}"
+            unit = f"{SYSTEMD_DIR}/{name}"
             if kind_lines:
                 changed = plan.file(unit, FileSpec(render(f"{name}.j2", **values))) or changed
             prefix = name.split("@")[0]

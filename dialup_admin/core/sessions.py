@@ -15,6 +15,7 @@ died before ip-down ran ("lost").
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -68,13 +69,11 @@ def plan_hooks(plan: Plan, force: bool = False) -> None:
         plan.file(hook, FileSpec(hook_script(event), mode=0o755))
         wrapper = f"/etc/ppp/{event}"
         real = plan.paths.of(wrapper)
-        old = reading.read_bytes(real) if real.exists() else b""
+        old = reading.read_or_empty(real)
         if old and runs_hook_dir(managed.split(old, wrapper, name=WRAPPER_BLOCK, force=force).outside, event):
             continue
-        start = old or b"#!/bin/sh\n"
-        new = managed.merge(start, wrapper_block(event), wrapper, name=WRAPPER_BLOCK, force=force)
-        mode = (real.stat().st_mode & 0o7777) | 0o700 if old else 0o755
-        plan.file(wrapper, FileSpec(new, mode=mode))
+        mode = stat.S_IMODE(real.stat().st_mode) | 0o700 if old else 0o755  # the admin's mode, but runnable
+        plan.block(wrapper, WRAPPER_BLOCK, wrapper_block(event), force=force, mode=mode, header=b"#!/bin/sh\n")
 
 
 # --- reading ------------------------------------------------------------------
@@ -237,12 +236,7 @@ def build_sessions(records: Iterable[Record], live: Live, now: int) -> list[Sess
 
 def read_sessions(paths: Paths, now: int) -> tuple[list[Session], int]:
     """The calls recorded on the target, and the number of unreadable record lines."""
-    path = paths.of(RECORDS)
-    try:
-        data = reading.read_bytes(path)
-    except FileNotFoundError:
-        return [], 0
-    records, bad = parse_records(data)
+    records, bad = parse_records(reading.read_or_empty(paths.of(RECORDS)))
     return build_sessions(records, Live(paths), now), bad
 
 

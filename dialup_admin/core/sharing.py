@@ -17,15 +17,15 @@ from dialup_admin.core.plan import FileSpec, Plan, RunCommand
 from dialup_admin.core.state import load_server_json
 from dialup_admin.errors import BadInput
 from dialup_admin.model import Line
-from dialup_admin.paths import Paths
+from dialup_admin.paths import SYSTEMD_DIR, Paths
 from dialup_admin.render import render
 from dialup_admin.system import commands, netinfo, nft
 from dialup_admin.system import reading
 
 SYSCTL_FILE = "/etc/sysctl.d/60-dialup-admin.conf"
 FORWARD = "/proc/sys/net/ipv4/ip_forward"
-UNIT = "/etc/systemd/system/dialup-admin-nat.service"
-UNIT_LINK = "/etc/systemd/system/multi-user.target.wants/dialup-admin-nat.service"
+UNIT = f"{SYSTEMD_DIR}/dialup-admin-nat.service"
+UNIT_LINK = f"{SYSTEMD_DIR}/multi-user.target.wants/dialup-admin-nat.service"
 NFT = "/usr/sbin/nft"
 
 _IFACE_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from dialup_admin.errors import BadInput, UserError
@@ -27,6 +28,33 @@ class DamagedState(UserError):
         self.problem = f"{where} {problem}"
         self.fix = MOVE_ASIDE.format(where=where)
         super().__init__(f"{self.problem}: {self.fix}")
+
+
+class BadRecord(Exception):
+    """A record file holds junk; ``problem`` says what, after the file's name."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """The JSON object the tool recorded at ``path`` (server.json, client.json, radius.json);
+    None when there is none. Junk (binary, not JSON, JSON that is not an object) raises
+    :class:`BadRecord`: the tool wrote the file, so someone else damaged it, and the caller
+    names the file and the fix.
+    """
+    try:
+        raw = reading.read_bytes(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise BadRecord("is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRecord("is damaged (not a JSON object)")
+    return data
 
 
 def server_to_json(server: Server, extra: dict[str, Any]) -> str:
@@ -51,15 +79,11 @@ def load_server_json(paths: Paths) -> dict[str, Any] | None:
     """
     where = paths.system(paths.server_state)
     try:
-        raw = reading.read_bytes(paths.server_state)
-    except (FileNotFoundError, NotADirectoryError):
+        data = read_record(paths.server_state)
+    except BadRecord as exc:
+        raise DamagedState(where, exc.problem) from None
+    if data is None:
         return None
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError):
-        raise DamagedState(where, "is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise DamagedState(where, "is damaged (not a JSON object)")
     try:
         check_shape(data)
     except (ValueError, BadInput) as exc:

@@ -43,6 +43,8 @@ MAXWORDLEN = 1024  # pppd.h: a word is at most MAXWORDLEN-1 bytes
 LOGIN_SECRET = "@login"  # auth.c check_passwd: check the password against the system database
 DENY_SECRET = "*"  # no password crypt()s to "*", so the entry can never authenticate
 WILD = "*"
+# The first lines of a pap-secrets file the tool creates (those of Debian's stock file).
+PAP_HEADER = b"# Secrets for authentication using PAP\n# client\tserver\tsecret\t\t\tIP addresses\n"
 _SPACE = b" \t\n\v\f\r"
 _OCTAL = b"01234567"
 _HEX = b"0123456789abcdefABCDEF"

@@ -20,7 +20,6 @@ from dialup_admin.errors import UserError
 from dialup_admin.modem.selftest import ModemTalk
 from dialup_admin.paths import Paths
 from dialup_admin.system import serial
-from dialup_admin.system import reading
 
 DEFAULT_SPEEDS = (115200, 57600, 9600)
 PROBE_TIMEOUT = 0.25  # seconds to wait for OK at one speed; a modem answers AT in milliseconds
@@ -80,24 +79,12 @@ def candidates(paths: Paths, patterns: list[str] | None = None) -> list[tuple[st
     for name in sorted(glob.glob(str(dev / "serial" / "by-id" / "*"))):
         add(name)
     for pat in ("ttyUSB*", "ttyACM*"):
-        for name in sorted(glob.glob(str(dev / pat)), key=_natural):
+        for name in sorted(glob.glob(str(dev / pat)), key=serial.natural_key):
             add(name)
-    for name in sorted(glob.glob(str(dev / "ttyS*")), key=_natural):
-        if has_uart(paths, os.path.basename(name)):
+    for name in sorted(glob.glob(str(dev / "ttyS*")), key=serial.natural_key):
+        if serial.has_uart(paths, os.path.basename(name)):
             add(name)
     return found
-
-
-def _natural(name: str) -> tuple[str, int]:
-    base = name.rstrip("0123456789")
-    return base, int(name[len(base) :] or -1)
-
-
-def has_uart(paths: Paths, tty: str) -> bool:
-    try:
-        return reading.read_text(paths.of(f"/sys/class/tty/{tty}/type")).strip() not in ("", "0")
-    except OSError:
-        return False
 
 
 def probe(

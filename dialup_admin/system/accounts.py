@@ -63,12 +63,8 @@ class GroupEntry:
 
 
 def _rows(paths: Paths, system_path: str, fields: int) -> list[list[str]]:
-    try:
-        text = reading.read_text(paths.of(system_path))
-    except FileNotFoundError:
-        return []
     rows = []
-    for line in text.splitlines():
+    for line in reading.read_or_empty(paths.of(system_path)).decode(errors="replace").splitlines():
         if not line or line.startswith(("#", "+", "-")):
             continue  # NIS compat lines are not local accounts
         parts = line.split(":")
@@ -125,11 +121,7 @@ def read_shadow_status(paths: Paths) -> dict[str, str]:
 def login_defs(paths: Paths) -> dict[str, str]:
     """Settings of the target's /etc/login.defs (UID_MIN...)."""
     out: dict[str, str] = {}
-    try:
-        text = reading.read_text(paths.of("/etc/login.defs"))
-    except FileNotFoundError:
-        return out
-    for line in text.splitlines():
+    for line in reading.read_or_empty(paths.of("/etc/login.defs")).decode(errors="replace").splitlines():
         parts = line.split()
         if len(parts) >= 2 and not parts[0].startswith("#"):
             out[parts[0]] = parts[1]

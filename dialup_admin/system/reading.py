@@ -64,6 +64,18 @@ def read_bytes(path: Path | str, *, limit: int | None = None) -> bytes:
         os.close(fd)
 
 
+def read_or_empty(path: Path | str) -> bytes:
+    """:func:`read_bytes`, or ``b""`` when the file is missing: a file the tool is about to
+    create reads as empty. Whatever else is wrong is raised as :func:`read_bytes` does: what
+    is there but is not a regular file (:class:`NotRegular`), or a file where a folder on
+    the way should be (NotADirectoryError: damaged, not missing).
+    """
+    try:
+        return read_bytes(path)
+    except FileNotFoundError:
+        return b""
+
+
 def read_text(path: Path | str, errors: str = "replace") -> str:
     """:func:`read_bytes` decoded as UTF-8 (undecodable bytes replaced by default)."""
     return read_bytes(path).decode("utf-8", errors=errors)

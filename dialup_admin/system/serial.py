@@ -313,6 +313,20 @@ def locked_port(paths: Paths, port: str | os.PathLike[str], speed: int = 57600) 
         lock.release()
 
 
+def natural_key(name: str) -> tuple[str, int]:
+    """Sort key putting ttyS2 before ttyS10."""
+    base = name.rstrip("0123456789")
+    return base, int(name[len(base):] or -1)
+
+
+def has_uart(paths: Paths, tty: str) -> bool:
+    """Whether ``ttySN`` has a UART behind it: the kernel makes ttyS0-31 whether or not one exists."""
+    try:
+        return reading.read_text(paths.of(f"/sys/class/tty/{tty}/type")).strip() not in ("", "0")
+    except (OSError, UserError):
+        return False
+
+
 def console_names(paths: Paths) -> set[str]:
     """The devices the kernel prints its console on (``/sys/class/tty/console/active``)."""
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dialup_admin.errors import BadInput, UserError
 from dialup_admin.paths import Paths
-from dialup_admin.system import commands
+from dialup_admin.system import commands, reading
 from dialup_admin.system.procs import Proc, processes
 
 INIT_CHOICES = ("auto", "inittab", "systemd", "none")
@@ -146,8 +146,8 @@ def log_tail(path: str, count: int = 2) -> str:
     start's, and the reason is a little above them.
     """
     try:
-        lines = [ln.strip() for ln in Path(path).read_text(errors="replace").splitlines() if ln.strip()]
-    except OSError:
+        lines = [ln.strip() for ln in reading.read_text(path).splitlines() if ln.strip()]
+    except (OSError, reading.NotRegular):  # a FIFO in its place is not waited on
         return f"no log at {path}"
     if not lines:
         return f"{path} is empty"
