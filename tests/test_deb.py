@@ -54,7 +54,8 @@ def test_package_fields_and_contents(deb: Path) -> None:
     assert {"/usr/bin/dialup-admin", "/usr/share/bash-completion/completions/dialup-admin",
             "/usr/share/zsh/vendor-completions/_dialup-admin", "/usr/share/fish/vendor_completions.d/dialup-admin.fish",
             "/usr/share/doc/dialup-admin/copyright", "/usr/share/doc/dialup-admin/changelog.gz",
-            "/usr/lib/python3/dist-packages/dialup_admin/templates/login.config.j2"} <= files
+            "/usr/lib/python3/dist-packages/dialup_admin/templates/login.config.j2",
+            "/usr/lib/python3/dist-packages/dialup_admin/templates/lab/init.sh.j2"} <= files
     pages = {f for f in files if f.startswith("/usr/share/man/man8/") and f.endswith(".gz")}
     assert pages == {"/usr/share/man/man8/dialup-admin.8.gz",
                      *(f"/usr/share/man/man8/dialup-admin-{n}.8.gz" for n in REGISTRY)}

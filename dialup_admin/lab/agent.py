@@ -1,6 +1,6 @@
 """A command runner inside a lab guest: the host sends shell steps, one at a time, and reads their results.
 
-The guest's command is :data:`AGENT_SCRIPT`, a loop that waits for ``cmd-N`` in its
+The guest's command is :func:`agent_script`, a loop that waits for ``cmd-N`` in its
 folder (the host's :meth:`Agent.send`), runs it with ``/bin/sh`` (the lab's shell
 helpers sourced), writes its output to ``out-N`` as it goes and its exit status to
 ``rc-N`` when it ends. ``stop-N`` ends the loop (the guest then powers off).
@@ -20,39 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialup_admin.lab.guest import LIBRARY, Guest, GuestError, tail
+from dialup_admin.render import render
 
 HEARTBEAT = "heartbeat"
 HEARTBEAT_STALE = 30  # seconds without the host touching HEARTBEAT before a waiting agent gives up
 
-# Runs as the guest's command. Polling, because there is nothing else a host file can
-# signal through hostfs. Every 2 s of waiting it checks that the host is still there
-# (its folder, and HEARTBEAT if the host keeps one): a host killed with SIGKILL must
-# not leave guests running forever.
-AGENT_SCRIPT = f"""\
-lab_host_gone() {{
-    [ -e "$LAB_FOLDER/{LIBRARY}" ] || return 0
-    [ -e "$LAB_FOLDER/{HEARTBEAT}" ] || return 1
-    [ $(( $(busybox date +%s) - $(busybox stat -c %Y "$LAB_FOLDER/{HEARTBEAT}") )) -gt {HEARTBEAT_STALE} ]
-}}
-n=0
-beat=0
-while :; do
-    n=$((n + 1))
-    until [ -e "$LAB_FOLDER/cmd-$n" ] || [ -e "$LAB_FOLDER/stop-$n" ]; do
-        busybox usleep 50000
-        beat=$((beat + 1))
-        if [ $beat -ge 40 ]; then
-            beat=0
-            lab_host_gone && {{ echo "agent: the host is gone (no folder or heartbeat): powering off"; exit 1; }}
-        fi
-    done
-    [ -e "$LAB_FOLDER/stop-$n" ] && break
-    /bin/sh -c '. "$LAB_FOLDER/{LIBRARY}"; . "$LAB_FOLDER/cmd-'$n'"' > "$LAB_FOLDER/out-$n" 2>&1 < /dev/null
-    echo $? > "$LAB_FOLDER/.rc-$n.tmp"
-    mv "$LAB_FOLDER/.rc-$n.tmp" "$LAB_FOLDER/rc-$n"
-done
-echo "agent: stopped after $((n - 1)) step(s)"
-"""
+def agent_script() -> str:
+    """The guest's command: the loop that runs the host's steps (``templates/lab/agent.sh.j2``)."""
+    return render("lab/agent.sh.j2", library=LIBRARY, heartbeat=HEARTBEAT, heartbeat_stale=HEARTBEAT_STALE)
 
 
 @dataclass(frozen=True)
@@ -155,7 +130,7 @@ def _read_int(path: Path) -> int:
 
 
 class Agent:
-    """The host's end of a guest running :data:`AGENT_SCRIPT` (the guest must be started with it)."""
+    """The host's end of a guest running :func:`agent_script` (the guest must be started with it)."""
 
     def __init__(self, guest: Guest) -> None:
         self.guest = guest

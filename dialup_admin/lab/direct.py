@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from dialup_admin.errors import UserError
-from dialup_admin.lab.guest import GuestError
 from dialup_admin.lab.transfer import MIB
 from dialup_admin.lab.scenario import (
     CLIENT_NUMBERS,
@@ -39,33 +38,14 @@ from dialup_admin.lab.scenario import (
     Say,
     User,
     drop_dtr,
+    failing_at,
+    reporting,
 )
+from dialup_admin.render import render
 
 NUMBER = "5551234"  # what the callers dial: answer takes only this number
 STOCK_PEER = "stock"
 TONE_EVENT = f"{SERVER_NUMBERS[0]} voice transmit ("
-
-# A caller set up by hand the way pppd(8) and chat(8) describe it: pppd's defaults
-# (lcp-restart 3, no connect-delay change), the number dialed with X4 (waits for a dial tone).
-STOCK_PEERS = f"""# A stock pppd caller (hand-written, pppd's default timers)
-/dev/ttyS1
-57600
-connect "/usr/sbin/chat -v -f /etc/ppp/chat-{STOCK_PEER}"
-user {{user}}
-remotename {STOCK_PEER}
-noauth
-noipdefault
-"""
-STOCK_CHAT = """ABORT BUSY
-ABORT "NO CARRIER"
-ABORT "NO DIALTONE"
-ABORT ERROR
-"" ATZ
-OK ATX4
-OK ATDT{number}
-CONNECT ""
-"""
-
 
 def answer_command(output: str, tty: str) -> str:
     """The answer command line for ``tty`` that ``setup-server --init none`` said to keep running."""
@@ -108,14 +88,8 @@ def setup_server(lab: Lab, users: Sequence[User]) -> None:
     for user in users:
         lab.tool(lab.server, f"adduser-{user.name}", f"adduser {shlex.quote(user.name)} --password-stdin",
                  stdin=user.password, timeout=120)
-    lab.step(lab.server, "transfer-server",
-             f"{lab.python} -m dialup_admin.lab.transfer serve > \"$LAB_FOLDER/transfer.log\" 2>&1 &",
-             title="random-data server on port 5001 (for the transfers)", timeout=30)
-    # What inittab's "respawn" does: start answer again whenever it (or the pppd it became) exits.
-    lab.step(lab.server, f"answer-{tty}",
-             f"( n=0; while :; do n=$((n + 1)); echo \"start $n: {command}\"; {command}; "
-             f"echo \"answer exit $?\"; lab_wait_file dtr-{tty}-$n 20; done ) > \"$LAB_FOLDER/respawn-{tty}.log\" 2>&1 &",
-             title=f"respawn loop (as inittab would): {command}", timeout=30)
+    lab.start_transfer_server()
+    lab.respawn(lab.server, tty, command, "answer")
     wait_tone(lab, 1)
     lab.setup_seconds = time.monotonic() - t
 
@@ -127,16 +101,7 @@ def hang_up_during_tone(lab: Lab) -> list[str]:
     agent = lab.client(client)
     since = len(lab.line.events)
     mark = f"hungup-{since}"
-    step = agent.send("hang-up-in-tone", f"""
-stty -F /dev/ttyS1 raw -echo 57600 2>/dev/null
-exec 3<>/dev/ttyS1
-printf 'ATZ\\r' >&3
-busybox usleep 300000
-printf 'ATX4DT{NUMBER}\\r' >&3
-lab_wait_file {mark} 30 || {{ echo "the host did not hang up"; exit 1; }}
-exec 3>&-
-echo "off hook, dial tone, hung up before dialing"
-""")
+    step = agent.send("hang-up-in-tone", render("lab/hang-up-in-tone.sh.j2", number=NUMBER, mark=mark))
     lab.say(f"{client}$ off hook, waits for the dial tone, hangs up before the first digit (DTR)")
     lab.line.wait_for(f"{CLIENT_NUMBERS[0]} dial tone heard", timeout=60, since=since)
     drop_dtr(lab.line.pty(lab.number_of[client]), 0.3)
@@ -153,17 +118,11 @@ def stock_call(lab: Lab, call: Call, user: User, transfer: int, number: str = NU
     lab.say(f"== Call {call.number}: {client} dials with a stock pppd and chat (pppd's default timers)")
     (agent.guest.folder / ".stdin").write_text(f"{user.name} {STOCK_PEER} \"{user.password}\"\n")
     (agent.guest.folder / ".stdin").chmod(0o600)
-    lab.step(agent, "stock-setup", f"""
-cat > /etc/ppp/peers/{STOCK_PEER} <<'EOF'
-{STOCK_PEERS.format(user=user.name)}EOF
-cat > /etc/ppp/chat-{STOCK_PEER} <<'EOF'
-{STOCK_CHAT.format(number=number)}EOF
-grep -q '^{user.name} {STOCK_PEER} ' /etc/ppp/pap-secrets || cat "$LAB_FOLDER/.stdin" >> /etc/ppp/pap-secrets
-rc=$?; rm -f "$LAB_FOLDER/.stdin"; exit $rc
-""", title=f"write /etc/ppp/peers/{STOCK_PEER}, /etc/ppp/chat-{STOCK_PEER}, its pap-secrets line (by hand)",
+    lab.step(agent, "stock-setup", render("lab/stock-setup.sh.j2", peer=STOCK_PEER, user=user.name, number=number),
+             title=f"write /etc/ppp/peers/{STOCK_PEER}, /etc/ppp/chat-{STOCK_PEER}, its pap-secrets line (by hand)",
              timeout=30)
     lab.drain(client)
-    try:
+    with failing_at(call):
         since = time.monotonic()
         result = lab.step(agent, "stock-dial", f"pppd call {STOCK_PEER} updetach",
                           title=f"pppd call {STOCK_PEER} updetach", timeout=150)
@@ -173,15 +132,10 @@ rc=$?; rm -f "$LAB_FOLDER/.stdin"; exit $rc
         lab.ping(client, call)
         if transfer:
             lab.transfer(client, call, transfer)
-        lab.step(agent, "stock-hangup", "pid=$(busybox pidof pppd) || { echo 'no pppd'; exit 1; }\n"
-                 "kill $pid; i=0; while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do busybox usleep 100000; "
-                 "i=$((i + 1)); done; echo \"pppd $pid stopped\"",
-                 title="kill the stock pppd (it hangs up)", timeout=60)
+        lab.step(agent, "stock-hangup", render("lab/stop-pppd.sh.j2"), title="kill the stock pppd (it hangs up)",
+                 timeout=60)
         lab.port_closed(client)
         call.ok = True
-    except GuestError as exc:
-        call.failed_stage = exc.stage
-        raise
     return call
 
 
@@ -211,44 +165,27 @@ def run(*, bps: int | None = None, keep: bool = False, say: Say | None = None, t
     lab.dial_number = NUMBER
     report = Report(lab.folder)
     client = lab.client_names[0]
-    try:
-        with lab:
-            report.boot_seconds = dict(lab.boot_seconds)
-            setup_server(lab, [user])
-            report.setup_seconds = lab.setup_seconds
-            lab.setup_client(client, user)
-            call = Call(1, client, user.name, caller="dialup-admin dial (X4)")
-            report.calls.append(call)
-            lab.call(call, transfer=transfer)
-            wait_tone(lab, 2)
-            lab.say("== A caller hangs up during the dial tone")
-            gone = hang_up_during_tone(lab)
-            if any(" DTMF " in e for e in gone):
-                raise UserError("the caller dialed a digit before hanging up: the scenario did not happen")
-            stock = Call(2, client, user.name, caller="stock pppd + chat")
-            report.calls.append(stock)
-            stock_call(lab, stock, user, transfer)
-            wait_tone(lab, 3)
-            refused = Call(3, client, user.name, caller="dialup-admin dial (X4)", expect_refusal=True)
-            report.calls.append(refused)
-            wrong_password(lab, refused, wrong)
-            wait_tone(lab, 4)
-            lab.ok = True
-    except GuestError as exc:
-        report.error = str(exc)
-        report.log_lines = exc.log_lines + lab.other_logs(exc.name)
-        if report.calls and not report.calls[-1].ok:
-            report.calls[-1].failed_stage = exc.stage
-    except UserError as exc:
-        report.error = str(exc)
-    except KeyboardInterrupt:
-        if lab.folder.exists():
-            lab.say(f"interrupted: the guests are stopped; logs in {lab.folder}")
-        raise
-    report.seconds = time.monotonic() - start
-    if lab.folder.exists():
-        import json
-
-        (lab.folder / "report.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
+    with reporting(lab, report, start), lab:
+        report.boot_seconds = dict(lab.boot_seconds)
+        setup_server(lab, [user])
+        report.setup_seconds = lab.setup_seconds
+        lab.setup_client(client, user)
+        call = Call(1, client, user.name, caller="dialup-admin dial (X4)")
+        report.calls.append(call)
+        lab.call(call, transfer=transfer)
+        wait_tone(lab, 2)
+        lab.say("== A caller hangs up during the dial tone")
+        gone = hang_up_during_tone(lab)
+        if any(" DTMF " in e for e in gone):
+            raise UserError("the caller dialed a digit before hanging up: the scenario did not happen")
+        stock = Call(2, client, user.name, caller="stock pppd + chat")
+        report.calls.append(stock)
+        stock_call(lab, stock, user, transfer)
+        wait_tone(lab, 3)
+        refused = Call(3, client, user.name, caller="dialup-admin dial (X4)", expect_refusal=True)
+        report.calls.append(refused)
+        wrong_password(lab, refused, wrong)
+        wait_tone(lab, 4)
+        lab.ok = True
     return report
 

@@ -29,14 +29,13 @@ import json
 import random
 import re
 import shlex
-import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from dialup_admin.errors import UserError
-from dialup_admin.lab.agent import AGENT_SCRIPT, HEARTBEAT, Agent, StepResult
+from dialup_admin.lab.agent import HEARTBEAT, Agent, StepResult, agent_script
 from dialup_admin.lab.guest import Guest, GuestError
 from dialup_admin.lab.scenario import (
     _SHOWN_SERVER_LOG,
@@ -49,8 +48,12 @@ from dialup_admin.lab.scenario import (
     check_host,
     drop_dtr,
     mgetty_command,
+    new_lines,
+    reporting,
+    wait_mgetty_on,
 )
 from dialup_admin.modem.simulator import PhoneLine
+from dialup_admin.render import render
 
 NET = "10.0.99"
 RADIUS_ADDRS = (f"{NET}.10", f"{NET}.11")  # primary, backup (both on the radius guest)
@@ -97,12 +100,12 @@ class PoolLab(Lab):
         self.say("Phone line: server1 on 11, server2 on 12, the caller on 21 and 22 (full speed); "
                  f"guest network {NET}.0/24 over UML multicast")
         self.line = PhoneLine(numbers, ring_interval=1.0, log=self._event, trace=True).start()
-        self.radius = Agent(Guest("radius", AGENT_SCRIPT, folder=self.folder / "radius", modules=False,
+        self.radius = Agent(Guest("radius", agent_script(), folder=self.folder / "radius", modules=False,
                                   kernel_args=[self.net]))
         for name, (number, _) in SERVERS.items():
-            self.servers[name] = Agent(Guest(name, AGENT_SCRIPT, folder=self.folder / name,
+            self.servers[name] = Agent(Guest(name, agent_script(), folder=self.folder / name,
                                              serial=[self.line.pty(number)], kernel_args=[self.net]))
-        self.caller = Agent(Guest("caller", AGENT_SCRIPT, folder=self.folder / "caller",
+        self.caller = Agent(Guest("caller", agent_script(), folder=self.folder / "caller",
                                   serial=[self.line.pty(PEERS["one"][0]), self.line.pty(PEERS["two"][0])],
                                   kernel_args=[self.net]))
         self.server = self.servers["server1"]
@@ -157,23 +160,15 @@ class PoolLab(Lab):
                     (agent.guest.folder / HEARTBEAT).touch()
 
     def _show_log(self, path: Path, offset: int, who: str, shown: re.Pattern[str]) -> int:
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read()
-        except OSError:
-            return offset
-        end = data.rfind(b"\n") + 1
-        for line in data[:end].decode(errors="replace").splitlines():
+        lines, offset = new_lines(path, offset)
+        for line in lines:
             if shown.search(line):
                 text = _SYSLOG_PREFIX.sub("", line)
                 self.say(f"  {who} log: {re.sub(r'^[A-Z][a-z]{2} [A-Z][a-z]{2} +[0-9]+ [0-9:]+ [0-9]{4} : ', '', text)}")
-        return offset + end
+        return offset
 
     def close(self, failed: bool = False) -> None:
-        self._stop_watch.set()
-        if self._watch is not None:
-            self._watch.join(timeout=10)
+        self._stop_watching()
         for name, agent in self.servers.items():
             if agent.guest.running:
                 try:
@@ -187,26 +182,8 @@ class PoolLab(Lab):
                                 timeout=20)
             except UserError:
                 pass
-        for agent in self.agents():
-            if agent.guest.running:
-                agent.stop()
-        deadline = time.monotonic() + 20
-        for agent in self.agents():
-            while agent.guest.running and time.monotonic() < deadline:
-                time.sleep(0.05)
-            agent.guest.keep = True
-            agent.guest.close()
-        if self.line is not None:
-            try:
-                self.line.stop()
-            except RuntimeError as exc:
-                self.say(f"phone line: {exc}")
-            self.line = None
-        with self._lock:
-            self._transcript.close()
-            self._events_file.close()
-        if self._own_folder and not self.keep and not failed:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        self._power_off(self.agents())
+        self._release(failed)
 
     # -- the pool --------------------------------------------------------------------
 
@@ -257,17 +234,8 @@ class PoolLab(Lab):
             extra = f" --max-sessions {sessions}" if sessions else ""
             self.tool(self.radius, f"adduser-{user.name}", f"adduser {user.name} --radius{extra} --password-stdin",
                       stdin=user.password, timeout=120)
-        # What the package's init would do: its log and run directories (a fresh tmpfs
-        # here), then the daemon; it writes its pid file once its modules are loaded.
-        self.step(self.radius, "freeradius", """
-install -d -o freerad -g freerad -m 0750 /var/log/freeradius
-install -d -o freerad -g freerad -m 0755 /run/freeradius
-freeradius || exit 1
-lab_until 120
-until [ -s /run/freeradius/freeradius.pid ]; do lab_expired && { tail -n 20 /var/log/freeradius/radius.log; exit 1; }; busybox usleep 100000; done
-( tail -n +1 -F /var/log/freeradius/radius.log > "$LAB_FOLDER/radius.log" 2>/dev/null & )
-echo "freeradius running, pid $(cat /run/freeradius/freeradius.pid)"
-""", title="freeradius (as its init script would start it)", timeout=180)
+        self.step(self.radius, "freeradius", render("lab/freeradius.sh.j2"),
+                  title="freeradius (as its init script would start it)", timeout=180)
 
     def setup_servers(self) -> None:
         self.say("== The dial-in servers: setup-server --radius, mgetty on ttyS1")
@@ -283,10 +251,7 @@ echo "freeradius running, pid $(cat /run/freeradius/freeradius.pid)"
         for (name, agent), result in zip(self.servers.items(), results):
             command = mgetty_command(result.output, TTY)
             self.step(agent, "mgetty-log-dir", f"mkdir -p {log_dir}", timeout=30)
-            self.step(agent, f"mgetty-{TTY}",
-                      f"( n=0; while :; do n=$((n + 1)); echo \"start $n: {command}\"; {command}; "
-                      f"echo \"mgetty exit $?\"; lab_wait_file dtr-{TTY}-$n 20; done ) > \"$LAB_FOLDER/respawn-{TTY}.log\" 2>&1 &",
-                      title=f"respawn loop (as inittab would): {command}", timeout=30)
+            self.respawn(agent, TTY, command)
         for name in self.servers:
             self.wait_ready(name)
 
@@ -295,13 +260,7 @@ echo "freeradius running, pid $(cat /run/freeradius/freeradius.pid)"
         agent = self.servers[name]
         self.starts[name] += 1
         count, log = self.starts[name], self.mgetty_log[TTY]
-        agent.run(f"wait-mgetty-{count}", f"""
-lab_until {int(timeout)}
-until c=$(grep -c 'waiting\\.\\.\\.' {log} 2>/dev/null); [ "${{c:-0}}" -ge {count} ]; do
-    lab_expired && {{ echo "mgetty on {TTY} is not waiting for a call; its log:"; tail -n 20 {log}; exit 1; }}
-    busybox usleep 100000
-done
-""", timeout=timeout + 30)
+        wait_mgetty_on(agent, f"wait-mgetty-{count}", TTY, log, count, timeout)
         self.say(f"  {name}: mgetty on {TTY} waits for a call")
 
     def client_peer(self, peer: str, user: User, *, new_password: bool = False) -> None:
@@ -352,9 +311,7 @@ done
         """Drop what the caller's modem said while its port was closed (see Lab.drain)."""
         assert self.caller is not None
         device = PEERS[peer][1]
-        self.step(self.caller, f"drain-{peer}",
-                  f"stty -F {device} raw -echo 2>/dev/null\n"
-                  f"busybox timeout 1 cat {device} > \"$LAB_FOLDER/drained\" 2>/dev/null; true",
+        self.step(self.caller, f"drain-{peer}", render("lab/drain.sh.j2", device=device, report=False),
                   title=f"drop what the modem on {device} said while the port was closed", timeout=30)
 
     def accounting(self, title: str, want: dict[tuple[str, str], str]) -> list[dict[str, object]]:
@@ -411,6 +368,54 @@ def summary(report: Report) -> Iterator[str]:
         yield f"FAIL: {report.error or 'a call failed'}"
 
 
+def _set_up(lab: PoolLab, alice: User, bob: User) -> None:
+    """The network, FreeRADIUS with alice (one session at most) and bob, both servers, both peers."""
+    lab.network()
+    lab.setup_radius([(alice, 1), (bob, None)])
+    lab.setup_servers()
+    lab.client_peer("one", alice)
+    lab.client_peer("two", bob)
+
+
+def _both_servers(lab: PoolLab, alice: User, bob: User, next_call: Callable[[str, User], Call]) -> None:
+    """alice calls server1, bob server2: both let in by the one FreeRADIUS and in its accounting."""
+    lab.dial_call(next_call("one", alice))
+    lab.dial_call(next_call("two", bob))
+    lab.accounting("Both calls in FreeRADIUS's accounting (run on the RADIUS server)",
+                   {("alice", "server1"): "active", ("bob", "server2"): "active"})
+    lab.hangup("two")
+
+
+def _refusals(lab: PoolLab, report: Report, alice: User, bob: User, next_call: Callable[[str, User], Call]) -> None:
+    """bob with a wrong password, then alice on server2 while still on server1 (Simultaneous-Use): refused."""
+    lab.client_peer("two", User("bob", "Not-bobs-password"), new_password=True)
+    lab.dial_call(next_call("two", bob), expect_refusal=True)
+    lab.say("  | " + lab.server_logs("server2", r"RADIUS refused bob"))
+
+    lab.client_peer("two", alice, new_password=True)
+    lab.dial_call(next_call("two", alice), expect_refusal=True)
+    if "already logged in" not in report.calls[-1].dial_output:
+        raise UserError("the second session was refused, but not for Simultaneous-Use")
+    lab.hangup("one")
+    lab.accounting("alice's and bob's calls ended in the accounting",
+                   {("alice", "server1"): "ended", ("bob", "server2"): "ended"})
+
+
+def _radius_failures(lab: PoolLab, alice: User, next_call: Callable[[str, User], Call]) -> None:
+    """The primary's address gone: the backup lets alice in; FreeRADIUS stopped: she is refused."""
+    assert lab.radius is not None
+    lab.step(lab.radius, "primary-down", f"ip addr del {RADIUS_ADDRS[0]}/24 dev eth0 && ip -4 -br addr show eth0",
+             title=f"the primary RADIUS ({RADIUS_ADDRS[0]}, radius1) goes away", timeout=30)
+    lab.dial_call(next_call("two", alice))
+    lab.say("  | " + lab.server_logs("server2", r"not answering; the next one let alice in"))
+    lab.hangup("two")
+
+    lab.step(lab.radius, "radius-down", render("lab/stop-freeradius.sh.j2"), title="FreeRADIUS stops (kill its pid)",
+             timeout=60)
+    lab.dial_call(next_call("two", alice), expect_refusal=True)
+    lab.say("  | " + lab.server_logs("server2", r"not answering: alice was refused for that"))
+
+
 def run(*, keep: bool = False, say: Say | None = None, folder: str | Path | None = None) -> Report:
     """``dialup-admin lab --radius``. Never raises for a lab failure: the report says what failed."""
     start = time.monotonic()
@@ -427,60 +432,13 @@ def run(*, keep: bool = False, say: Say | None = None, folder: str | Path | None
         report.calls.append(call)
         return call
 
-    try:
-        with lab:
-            report.boot_seconds = dict(lab.boot_seconds)
-            t = time.monotonic()
-            lab.network()
-            lab.setup_radius([(alice, 1), (bob, None)])
-            lab.setup_servers()
-            lab.client_peer("one", alice)
-            lab.client_peer("two", bob)
-            report.setup_seconds = time.monotonic() - t
-
-            lab.dial_call(next_call("one", alice))
-            lab.dial_call(next_call("two", bob))
-            lab.accounting("Both calls in FreeRADIUS's accounting (run on the RADIUS server)",
-                           {("alice", "server1"): "active", ("bob", "server2"): "active"})
-            lab.hangup("two")
-
-            lab.client_peer("two", User("bob", "Not-bobs-password"), new_password=True)
-            lab.dial_call(next_call("two", bob), expect_refusal=True)
-            lab.say("  | " + lab.server_logs("server2", r"RADIUS refused bob"))
-
-            lab.client_peer("two", alice, new_password=True)
-            lab.dial_call(next_call("two", alice), expect_refusal=True)
-            if "already logged in" not in report.calls[-1].dial_output:
-                raise UserError("the second session was refused, but not for Simultaneous-Use")
-            lab.hangup("one")
-            lab.accounting("alice's and bob's calls ended in the accounting",
-                           {("alice", "server1"): "ended", ("bob", "server2"): "ended"})
-
-            assert lab.radius is not None
-            lab.step(lab.radius, "primary-down", f"ip addr del {RADIUS_ADDRS[0]}/24 dev eth0 && ip -4 -br addr show eth0",
-                     title=f"the primary RADIUS ({RADIUS_ADDRS[0]}, radius1) goes away", timeout=30)
-            lab.dial_call(next_call("two", alice))
-            lab.say("  | " + lab.server_logs("server2", r"not answering; the next one let alice in"))
-            lab.hangup("two")
-
-            lab.step(lab.radius, "radius-down", "kill $(cat /run/freeradius/freeradius.pid) && "
-                     "while [ -e /run/freeradius/freeradius.pid ]; do busybox usleep 100000; done; echo stopped",
-                     title="FreeRADIUS stops (kill its pid)", timeout=60)
-            lab.dial_call(next_call("two", alice), expect_refusal=True)
-            lab.say("  | " + lab.server_logs("server2", r"not answering: alice was refused for that"))
-            lab.ok = True
-    except GuestError as exc:
-        report.error = str(exc)
-        report.log_lines = exc.log_lines
-        if report.calls and not report.calls[-1].ok:
-            report.calls[-1].failed_stage = exc.stage
-    except UserError as exc:
-        report.error = str(exc)
-    except KeyboardInterrupt:
-        if lab.folder.exists():
-            lab.say(f"interrupted: the guests are stopped; logs in {lab.folder}")
-        raise
-    report.seconds = time.monotonic() - start
-    if lab.folder.exists():
-        (lab.folder / "report.json").write_text(json.dumps(report.as_json(), indent=2) + "\n")
+    with reporting(lab, report, start, other_logs=False), lab:
+        report.boot_seconds = dict(lab.boot_seconds)
+        t = time.monotonic()
+        _set_up(lab, alice, bob)
+        report.setup_seconds = time.monotonic() - t
+        _both_servers(lab, alice, bob, next_call)
+        _refusals(lab, report, alice, bob, next_call)
+        _radius_failures(lab, alice, next_call)
+        lab.ok = True
     return report

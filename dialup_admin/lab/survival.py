@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from dialup_admin.errors import UserError
 from dialup_admin.lab.scenario import Lab
+from dialup_admin.render import render
 
 
 @dataclass(frozen=True)
@@ -36,16 +36,6 @@ class LineState:
     """The mgetty (or pppd it became) processes on the line, by pid."""
     parent: str
     """Who runs it: ``mgetty@ttyS1.service`` (its cgroup) or ``PID 1 (init)``; empty when none."""
-
-
-# The processes whose stdin is the line: mgetty, or the pppd it became when a call came in
-# (mgetty opens the port as its stdin; exec keeps the pid). One find, no fork per process.
-_HOLDERS = ("find /proc -mindepth 3 -maxdepth 3 -path '/proc/[0-9]*/fd/0' -lname /dev/{tty} 2>/dev/null "
-            "| cut -d/ -f3 | while read p; do grep -qxE 'mgetty|pppd' /proc/$p/comm 2>/dev/null && echo $p; done")
-
-
-def _waits(lab: Lab, tty: str) -> str:
-    return f"c=$(grep -c 'waiting\\.\\.\\.' {shlex.quote(lab.mgetty_log[tty])} 2>/dev/null); echo ${{c:-0}}"
 
 
 def mgetty_pid(lab: Lab, tty: str) -> int | None:
@@ -64,18 +54,9 @@ def line_states(lab: Lab, ttys: Sequence[str], *, then: str = "", again: bool = 
     """:func:`line_state` for several lines in one step; with ``again``: after running ``then``,
     look once more (the second look's states are keyed ``TTY+``)."""
     assert lab.server is not None
-    if lab.init == "systemd":
-        one = """echo "{tty} enabled $(systemctl is-enabled mgetty@{tty}.service 2>/dev/null || true)"
-echo "{tty} active $(systemctl show -p ActiveState --value mgetty@{tty}.service)/$(systemctl show -p SubState --value mgetty@{tty}.service)"
-for pid in $(HOLDERS); do echo "{tty} pid $pid $(sed -n 's,^0::,,p' /proc/$pid/cgroup)"; done
-"""
-    else:
-        one = """grep -Eq '^[^#][^:]*:[0-9]*:respawn:.* {tty} ' /etc/inittab && echo "{tty} enabled yes" || echo "{tty} enabled no"
-for pid in $(HOLDERS); do echo "{tty} pid $pid PPid $(awk '/^PPid:/ {{ print $2 }}' /proc/$pid/status)"; done
-"""
-    look = "".join(one.replace("HOLDERS", _HOLDERS).format(tty=tty) for tty in ttys)
-    script = look + (f"{then}\n" + look.replace(" enabled ", "+ enabled ").replace(" active ", "+ active ")
-                     .replace(" pid $pid", "+ pid $pid") if again else "")
+    look = render("lab/line-state.sh.j2", init=lab.init, ttys=list(ttys), mark="")
+    script = look + (f"{then}\n" + render("lab/line-state.sh.j2", init=lab.init, ttys=list(ttys), mark="+")
+                     if again else "")
     r = lab.server.run(f"state-{'-'.join(ttys)}", script, timeout=120)
     raw: dict[str, dict[str, Any]] = {}
     for line in r.output.splitlines():
@@ -109,22 +90,9 @@ def kill_mgetty(lab: Lab, tty: str, timeout: float = 90) -> tuple[int, int, floa
     """
     assert lab.server is not None
     lab.say(f"server$ kill -9 $(pgrep -f 'mgetty {tty} ')  (the init must start it again)")
-    r = lab.step(lab.server, f"kill-mgetty-{tty}", f"""
-old=$(pgrep -f 'mgetty {tty} ') || {{ echo "no mgetty on {tty}"; exit 1; }}
-before=$({_waits(lab, tty)})
-read t0 rest < /proc/uptime
-kill -9 $old
-lab_until {int(timeout)}
-while :; do
-    now=$({_waits(lab, tty)})
-    [ "$now" -gt "$before" ] && break
-    lab_expired && {{ echo "mgetty on {tty} did not come back within {int(timeout)} s"; exit 1; }}
-    busybox usleep 50000
-done
-read t1 rest < /proc/uptime
-new=$(pgrep -f 'mgetty {tty} ')
-awk -v a="$t0" -v b="$t1" -v o="$old" -v n="$new" 'BEGIN {{ printf "mgetty %s killed; new mgetty %s waits for a call after %.2f s\\n", o, n, b - a }}'
-""", title=f"kill -9 mgetty on {tty}; wait for the new one", timeout=timeout + 60)
+    script = render("lab/kill-mgetty.sh.j2", tty=tty, log=lab.mgetty_log[tty], timeout=int(timeout))
+    r = lab.step(lab.server, f"kill-mgetty-{tty}", script, title=f"kill -9 mgetty on {tty}; wait for the new one",
+                 timeout=timeout + 60)
     m = re.search(r"mgetty (\d+) killed; new mgetty (\d+) waits for a call after ([0-9.]+) s", r.output)
     if not m:
         raise UserError(f"could not read the respawn time: {r.output.strip()}")
@@ -134,15 +102,8 @@ awk -v a="$t0" -v b="$t1" -v o="$old" -v n="$new" 'BEGIN {{ printf "mgetty %s ki
 def answering_uptime(lab: Lab, tty: str, timeout: float = 120) -> float:
     """Guest uptime at which mgetty on ``tty`` first said ``waiting...`` this boot (waits for it)."""
     assert lab.server is not None
-    r = lab.server.run(f"answering-{tty}", f"""
-lab_until {int(timeout)}
-until [ "$({_waits(lab, tty)})" -ge 1 ]; do
-    lab_expired && {{ echo "mgetty on {tty} never waited for a call"; exit 1; }}
-    busybox usleep 50000
-done
-read t rest < /proc/uptime
-echo "answering at $t"
-""", timeout=timeout + 60)
+    script = render("lab/answering.sh.j2", tty=tty, log=lab.mgetty_log[tty], timeout=int(timeout))
+    r = lab.server.run(f"answering-{tty}", script, timeout=timeout + 60)
     m = re.search(r"answering at ([0-9.]+)", r.output)
     if not m:
         raise UserError(f"could not read when mgetty answered: {r.output.strip()}")

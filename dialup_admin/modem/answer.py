@@ -35,6 +35,7 @@ Feed it what the modem says: :meth:`Answerer.line` with each line of text,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 DLE = b"\x10"
@@ -211,71 +212,89 @@ class Answerer:
         return self._cmd("reset", "ATZ", now)
 
     def _result(self, result: str, now: float) -> list[Effect]:
-        state, cfg = self.state, self.cfg
-        ok = result == "OK"
-        if state == "attention":
-            return self._cmd("reset", "ATZ", now) if ok else []
-        if state == "reset":
-            return self._cmd("init", cfg.init, now) if ok else [Fail(f"the modem answered {result} to ATZ")]
-        if state == "init":
-            if not ok:
-                return [Fail(f"the modem refused the init string {cfg.init!r} ({result})")]
-            return self._cmd("s7", f"ATS7={cfg.connect_timeout}", now)
-        if state == "s7":
-            if not ok:
-                return [Fail(f"the modem refused ATS7={cfg.connect_timeout} ({result})")]
-            if cfg.tone is None:
-                return self._blind_again(now, None)
-            return self._cmd("fclass", "AT+FCLASS=8", now)
-        if state == "fclass":
-            if not ok:
-                return [Fail("no voice mode: use --no-dial-tone")]
-            return self._cmd("offhook", "AT+VLS=1", now)
-        if state == "offhook":
-            if result not in ("OK", "VCON"):
-                return [Fail(f"the modem refused to go off hook in voice mode (AT+VLS=1: {result}): "
-                             "use --no-dial-tone")]
-            self._vsm_fallback = False
-            return self._cmd("vsm", f"AT+VSM={cfg.voice_format[0]},{cfg.voice_format[1]}", now)
-        if state == "vsm":
-            if ok:
-                return self._cmd("vtx", "AT+VTX", now)
-            if not self._vsm_fallback:
-                # Older Rockwell/Conexant firmware numbers 8-bit linear PCM 128.
-                self._vsm_fallback = True
-                return self._cmd("vsm", f"AT+VSM=128,{cfg.voice_format[1]}", now)
-            return [Fail("the modem plays no 8-bit PCM at 8000 Hz (AT+VSM=1,8000 and 128,8000 refused): "
+        """A final result code: what the current state does with it (nothing, in a state not waiting for one)."""
+        step = _ON_RESULT.get(self.state)
+        return step(self, result, now) if step is not None else []
+
+    # Each takes the final result of the command its state sent.
+
+    def _attention_done(self, result: str, now: float) -> list[Effect]:
+        return self._cmd("reset", "ATZ", now) if result == "OK" else []
+
+    def _reset_done(self, result: str, now: float) -> list[Effect]:
+        if result != "OK":
+            return [Fail(f"the modem answered {result} to ATZ")]
+        return self._cmd("init", self.cfg.init, now)
+
+    def _init_done(self, result: str, now: float) -> list[Effect]:
+        if result != "OK":
+            return [Fail(f"the modem refused the init string {self.cfg.init!r} ({result})")]
+        return self._cmd("s7", f"ATS7={self.cfg.connect_timeout}", now)
+
+    def _s7_done(self, result: str, now: float) -> list[Effect]:
+        if result != "OK":
+            return [Fail(f"the modem refused ATS7={self.cfg.connect_timeout} ({result})")]
+        if self.cfg.tone is None:
+            return self._blind_again(now, None)
+        return self._cmd("fclass", "AT+FCLASS=8", now)
+
+    def _fclass_done(self, result: str, now: float) -> list[Effect]:
+        if result != "OK":
+            return [Fail("no voice mode: use --no-dial-tone")]
+        return self._cmd("offhook", "AT+VLS=1", now)
+
+    def _offhook_done(self, result: str, now: float) -> list[Effect]:
+        if result not in ("OK", "VCON"):
+            return [Fail(f"the modem refused to go off hook in voice mode (AT+VLS=1: {result}): "
                          "use --no-dial-tone")]
-        if state == "vtx":
-            if not result.startswith("CONNECT"):
-                return [Fail(f"the modem refused to play audio (AT+VTX: {result}): use --no-dial-tone")]
-            assert cfg.tone is not None
-            self.state, self.digits = "tone", ""
-            self.deadline = now + cfg.dial_timeout
-            return [Tone(cfg.tone), Log(f"dial tone on ({'+'.join(map(str, cfg.tone))} Hz)")]
-        if state == "end-voice":
-            if not ok:
-                return []  # a late result of something else; wait for OK
-            return self._cmd("onhook", "ATH0", now)
-        if state == "onhook":
-            if self._after_stop == "answer":
-                return self._cmd("data-mode", "AT+FCLASS=0", now)
-            return self._restart(now)
-        if state == "data-mode":
-            if not ok:
-                return [Fail(f"the modem refused AT+FCLASS=0 ({result})")]
-            return [Log("answering"), *self._cmd("answer", "ATA", now, cfg.connect_timeout + 5)]
-        if state == "answer":
-            if result.startswith("CONNECT"):
-                self.state, self.deadline = "connected", None
-                return [Log(result), Handover(result)]
-            if ok:  # some modems say OK before CONNECT (DreamPi's note)
-                return []
-            self.cycles += 1
-            if cfg.tone is None:
-                return self._blind_again(now, result)
-            return [Log(f"no CONNECT after ATA ({result}): resetting the modem"), *self._restart(now)]
-        return []
+        self._vsm_fallback = False
+        fmt = self.cfg.voice_format
+        return self._cmd("vsm", f"AT+VSM={fmt[0]},{fmt[1]}", now)
+
+    def _vsm_done(self, result: str, now: float) -> list[Effect]:
+        if result == "OK":
+            return self._cmd("vtx", "AT+VTX", now)
+        if not self._vsm_fallback:
+            # Older Rockwell/Conexant firmware numbers 8-bit linear PCM 128.
+            self._vsm_fallback = True
+            return self._cmd("vsm", f"AT+VSM=128,{self.cfg.voice_format[1]}", now)
+        return [Fail("the modem plays no 8-bit PCM at 8000 Hz (AT+VSM=1,8000 and 128,8000 refused): "
+                     "use --no-dial-tone")]
+
+    def _vtx_done(self, result: str, now: float) -> list[Effect]:
+        if not result.startswith("CONNECT"):
+            return [Fail(f"the modem refused to play audio (AT+VTX: {result}): use --no-dial-tone")]
+        tone = self.cfg.tone
+        assert tone is not None
+        self.state, self.digits = "tone", ""
+        self.deadline = now + self.cfg.dial_timeout
+        return [Tone(tone), Log(f"dial tone on ({'+'.join(map(str, tone))} Hz)")]
+
+    def _end_voice_done(self, result: str, now: float) -> list[Effect]:
+        if result != "OK":
+            return []  # a late result of something else; wait for OK
+        return self._cmd("onhook", "ATH0", now)
+
+    def _onhook_done(self, result: str, now: float) -> list[Effect]:
+        if self._after_stop == "answer":
+            return self._cmd("data-mode", "AT+FCLASS=0", now)
+        return self._restart(now)
+
+    def _data_mode_done(self, result: str, now: float) -> list[Effect]:
+        if result != "OK":
+            return [Fail(f"the modem refused AT+FCLASS=0 ({result})")]
+        return [Log("answering"), *self._cmd("answer", "ATA", now, self.cfg.connect_timeout + 5)]
+
+    def _answer_done(self, result: str, now: float) -> list[Effect]:
+        if result.startswith("CONNECT"):
+            self.state, self.deadline = "connected", None
+            return [Log(result), Handover(result)]
+        if result == "OK":  # some modems say OK before CONNECT (DreamPi's note)
+            return []
+        self.cycles += 1
+        if self.cfg.tone is None:
+            return self._blind_again(now, result)
+        return [Log(f"no CONNECT after ATA ({result}): resetting the modem"), *self._restart(now)]
 
     def _digits_done(self, now: float) -> list[Effect]:
         number = self.cfg.number
@@ -301,6 +320,23 @@ class Answerer:
         elif result not in (None, "NO CARRIER"):
             out.append(Log(f"ATA: {result}; again"))
         return out + self._cmd("answer", "ATA", now, self.cfg.connect_timeout + 5)
+
+
+# What each state does with the final result of the command it sent (states not listed ignore results).
+_ON_RESULT: dict[str, Callable[[Answerer, str, float], list[Effect]]] = {
+    "attention": Answerer._attention_done,
+    "reset": Answerer._reset_done,
+    "init": Answerer._init_done,
+    "s7": Answerer._s7_done,
+    "fclass": Answerer._fclass_done,
+    "offhook": Answerer._offhook_done,
+    "vsm": Answerer._vsm_done,
+    "vtx": Answerer._vtx_done,
+    "end-voice": Answerer._end_voice_done,
+    "onhook": Answerer._onhook_done,
+    "data-mode": Answerer._data_mode_done,
+    "answer": Answerer._answer_done,
+}
 
 
 class LineReader:

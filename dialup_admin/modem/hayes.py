@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # --- result codes ------------------------------------------------------------
@@ -185,6 +186,13 @@ class Settings:
 _NUM = re.compile(r"\d*")
 
 
+def _number(s: str, i: int, default: int = 0) -> tuple[int, int]:
+    """The decimal number at ``s[i:]`` (``default`` when there are no digits) and where it ends."""
+    m = _NUM.match(s, i)
+    assert m is not None  # \d* matches, if only the empty string
+    return (int(m.group()) if m.group() else default), m.end()
+
+
 class Hayes:
     """The command-mode state of one modem.
 
@@ -331,131 +339,139 @@ class Hayes:
         out: list[Action] = []
         s = line[2:]
         i = 0
-        n = len(s)
-
-        def err() -> list[Action]:
-            out.append(Output(self.result(Result.ERROR)))
-            return out
-
-        while i < n:
+        while i < len(s):
             c = s[i].upper()
             i += 1
             if c in " \t":
                 continue
-            if c == "D":
-                out.extend(self._dial(s[i:]))
+            command = _COMMANDS.get(c, Hayes._basic)
+            after = command(self, c, s, i, out)
+            if after is None:  # the line ends here: a call action, or ERROR
                 return out
-            if c == "A":
-                if self.settings.fclass == 8:
-                    # V.253: in voice mode ATA answers as a telephone would (VCON), no data carrier.
-                    self.settings.vls = 1
-                    out += [VoiceLine(True), Output(self.final_text("VCON"))]
-                    return out
-                out.append(Answer())
-                return out
-            if c == "O":
-                m = _NUM.match(s, i)
-                i = m.end() if m else i
-                out.append(Online())
-                return out
-            if c == "S":
-                m = _NUM.match(s, i)
-                assert m is not None
-                num = int(m.group()) if m.group() else self._selected_register
-                i = m.end()
-                if num > MAX_REGISTER:
-                    return err()
-                self._selected_register = num
-                if i < n and s[i] == "=":
-                    m = _NUM.match(s, i + 1)
-                    assert m is not None
-                    i = m.end()
-                    val = int(m.group()) if m.group() else 0
-                    if val > 255:
-                        return err()
-                    self.registers[num] = val
-                elif i < n and s[i] == "?":
-                    i += 1
-                    out.append(Output(self.text(f"{self.reg(num):03d}")))
-                continue
-            if c == "&":
-                if i >= n:
-                    return err()
-                c2 = s[i].upper()
-                m = _NUM.match(s, i + 1)
-                assert m is not None
-                i = m.end()
-                val = int(m.group()) if m.group() else 0
-                if c2 == "F":
-                    out.append(Hangup())
-                    self.factory()
-                elif c2 == "C" and val <= 1:
-                    self.settings.dcd_mode = val
-                elif c2 == "D" and val <= 3:
-                    self.settings.dtr_mode = val
-                elif c2 == "K" and val <= 6:
-                    self.settings.flow = val
-                elif c2 == "W" and val <= 1:
-                    self.stored = _copy(self.settings)
-                elif c2 == "V":
-                    out.append(Output(self.text(self._profile())))
-                elif c2 in "SQR" and val <= 6:
-                    pass  # DSR, sync/async mode, RTS: accepted, nothing to simulate
-                else:
-                    return err()
-                continue
-            if c == "+":
-                m = re.match(r"([A-Za-z]+)(=\?|\?|=[^;]*)?;?", s[i:])
-                if not m:
-                    return err()
-                i += m.end()
-                name, arg = m.group(1).upper(), m.group(2) or ""
-                if name == "VTX" and arg == "":
-                    if self.settings.fclass != 8:
-                        return err()
-                    out.append(VoiceTransmit())
-                    return out
-                if name in ("VLS", "FCLASS") and arg[:1] == "=" and arg != "=?":
-                    acted = self._voice_line(name, arg)
-                    if acted is None:
-                        return err()
-                    out.extend(acted)
-                    continue
-                reply = self._extended(name, arg)
-                if reply is None:
-                    return err()
-                out.extend(Output(self.text(r)) for r in reply)
-                continue
-            m = _NUM.match(s, i)
-            assert m is not None
-            i = m.end()
-            val = int(m.group()) if m.group() else 0
-            if c == "Z":
-                out.append(Hangup())
-                self.reset()
-            elif c == "E" and val <= 1:
-                self.settings.echo = bool(val)
-            elif c == "Q" and val <= 1:
-                self.settings.quiet = bool(val)
-            elif c == "V" and val <= 1:
-                self.settings.verbose = bool(val) or self.identity.verbose_only
-            elif c == "X" and val <= 4:
-                self.settings.xlevel = val
-            elif c == "L" and val <= 3:
-                self.settings.speaker_volume = val
-            elif c == "M" and val <= 3:
-                self.settings.speaker_mode = val
-            elif c == "H" and val <= 1:
-                out.append(Hangup())
-                self.settings.vls = 0
-            elif c == "I" and val <= 4:
-                out.append(Output(self.text(self._info(val))))
-            elif c in "BWNY" and val <= 2:
-                pass  # protocol/negotiation reporting options: accepted as-is
-            else:
-                return err()
+            i = after
         out.append(Output(self.result(Result.OK)))
         return out
+
+    # ---- commands: each takes the letter, the line and where its arguments start, adds its
+    # actions to ``out`` and returns where the next command starts, or None when the line ends
+    # with it (a call action, or ERROR, added to ``out``).
+
+    def _error(self, out: list[Action]) -> int | None:
+        """ERROR ends the line: the commands after the bad one are not run."""
+        out.append(Output(self.result(Result.ERROR)))
+        return None
+
+    def _dial_command(self, c: str, s: str, i: int, out: list[Action]) -> int | None:
+        out.extend(self._dial(s[i:]))
+        return None
+
+    def _answer_command(self, c: str, s: str, i: int, out: list[Action]) -> int | None:
+        if self.settings.fclass == 8:
+            # V.253: in voice mode ATA answers as a telephone would (VCON), no data carrier.
+            self.settings.vls = 1
+            out += [VoiceLine(True), Output(self.final_text("VCON"))]
+            return None
+        out.append(Answer())
+        return None
+
+    def _online_command(self, c: str, s: str, i: int, out: list[Action]) -> int | None:
+        out.append(Online())
+        return None
+
+    def _register_command(self, c: str, s: str, i: int, out: list[Action]) -> int | None:
+        """``Sn`` selects, ``Sn=v`` sets, ``Sn?`` shows a register."""
+        n = len(s)
+        num, i = _number(s, i, self._selected_register)
+        if num > MAX_REGISTER:
+            return self._error(out)
+        self._selected_register = num
+        if i < n and s[i] == "=":
+            val, i = _number(s, i + 1)
+            if val > 255:
+                return self._error(out)
+            self.registers[num] = val
+        elif i < n and s[i] == "?":
+            i += 1
+            out.append(Output(self.text(f"{self.reg(num):03d}")))
+        return i
+
+    def _ampersand_command(self, c: str, s: str, i: int, out: list[Action]) -> int | None:
+        """``&F``, ``&C``, ``&D``, ``&K``, ``&W``, ``&V`` (and ``&S``, ``&Q``, ``&R``, accepted)."""
+        if i >= len(s):
+            return self._error(out)
+        c2 = s[i].upper()
+        val, i = _number(s, i + 1)
+        if c2 == "F":
+            out.append(Hangup())
+            self.factory()
+        elif c2 == "C" and val <= 1:
+            self.settings.dcd_mode = val
+        elif c2 == "D" and val <= 3:
+            self.settings.dtr_mode = val
+        elif c2 == "K" and val <= 6:
+            self.settings.flow = val
+        elif c2 == "W" and val <= 1:
+            self.stored = _copy(self.settings)
+        elif c2 == "V":
+            out.append(Output(self.text(self._profile())))
+        elif c2 in "SQR" and val <= 6:
+            pass  # DSR, sync/async mode, RTS: accepted, nothing to simulate
+        else:
+            return self._error(out)
+        return i
+
+    def _plus_command(self, c: str, s: str, i: int, out: list[Action]) -> int | None:
+        """Extended commands: ``+VTX``, ``+VLS=``/``+FCLASS=`` (voice), the rest by :meth:`_extended`."""
+        m = re.match(r"([A-Za-z]+)(=\?|\?|=[^;]*)?;?", s[i:])
+        if not m:
+            return self._error(out)
+        i += m.end()
+        name, arg = m.group(1).upper(), m.group(2) or ""
+        if name == "VTX" and arg == "":
+            if self.settings.fclass != 8:
+                return self._error(out)
+            out.append(VoiceTransmit())
+            return None
+        if name in ("VLS", "FCLASS") and arg[:1] == "=" and arg != "=?":
+            acted = self._voice_line(name, arg)
+            if acted is None:
+                return self._error(out)
+            out.extend(acted)
+            return i
+        reply = self._extended(name, arg)
+        if reply is None:
+            return self._error(out)
+        out.extend(Output(self.text(r)) for r in reply)
+        return i
+
+    def _basic(self, c: str, s: str, i: int, out: list[Action]) -> int | None:
+        """The one-letter commands with a number: ``Z``, ``E``, ``Q``, ``V``, ``X``, ``L``, ``M``, ``H``, ``I``..."""
+        val, i = _number(s, i)
+        if c == "Z":
+            out.append(Hangup())
+            self.reset()
+        elif c == "E" and val <= 1:
+            self.settings.echo = bool(val)
+        elif c == "Q" and val <= 1:
+            self.settings.quiet = bool(val)
+        elif c == "V" and val <= 1:
+            self.settings.verbose = bool(val) or self.identity.verbose_only
+        elif c == "X" and val <= 4:
+            self.settings.xlevel = val
+        elif c == "L" and val <= 3:
+            self.settings.speaker_volume = val
+        elif c == "M" and val <= 3:
+            self.settings.speaker_mode = val
+        elif c == "H" and val <= 1:
+            out.append(Hangup())
+            self.settings.vls = 0
+        elif c == "I" and val <= 4:
+            out.append(Output(self.text(self._info(val))))
+        elif c in "BWNY" and val <= 2:
+            pass  # protocol/negotiation reporting options: accepted as-is
+        else:
+            return self._error(out)
+        return i
 
     # ---- pieces -------------------------------------------------------------------
     def _dial(self, rest: str) -> list[Action]:
@@ -565,6 +581,18 @@ class Hayes:
         )
         regs = " ".join(f"S{k:02d}:{v:03d}" for k, v in sorted(st.registers.items()))
         return f"ACTIVE PROFILE: {flags} {regs}"
+
+
+_Command = Callable[[Hayes, str, str, int, list[Action]], "int | None"]
+# The commands by their letter; any other letter is a basic one (Hayes._basic).
+_COMMANDS: dict[str, _Command] = {
+    "D": Hayes._dial_command,
+    "A": Hayes._answer_command,
+    "O": Hayes._online_command,
+    "S": Hayes._register_command,
+    "&": Hayes._ampersand_command,
+    "+": Hayes._plus_command,
+}
 
 
 def _copy(st: Settings) -> Settings:
