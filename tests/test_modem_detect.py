@@ -92,9 +92,10 @@ def test_warns_about_programs_that_grab_ports(tmp_path: Path) -> None:
     shutil.copy("/bin/sleep", fake)
     proc = subprocess.Popen([str(fake), "30"])
     try:
-        for _ in range(200):
-            if Path(f"/proc/{proc.pid}/comm").read_text().strip() == "pppd":
-                break
+        # Wait for the exec (it can take seconds on a loaded machine), then look.
+        deadline = time.monotonic() + 60
+        while Path(f"/proc/{proc.pid}/comm").read_text().strip() != "pppd":
+            assert time.monotonic() < deadline, "the fake pppd never ran"
             time.sleep(0.01)
         warnings = detect.conflicting_processes()
     finally:
