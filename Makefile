@@ -60,7 +60,7 @@ demo: deps
 	$(VENV)/bin/python -m dialup_admin.demo
 
 test: deps mgetty-src lab-debs
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q --durations=25
 
 test-fast: deps
 	$(VENV)/bin/python -m pytest -q -m 'not e2e and not slow'

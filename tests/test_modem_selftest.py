@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from dialup_admin.modem.simulator import PhoneLine
 from tests.support.modem import Terminal, dead_pid, garbage_port, live_lock, silent_port
-from tests.support.tool import RunCli, run_tool
+from tests.support.tool import RunCli
 
 
 @pytest.fixture
