@@ -54,7 +54,8 @@ mgetty-src: deps
 # sysvinit-core (and udev where this machine lacks it) for the lab's init guests: downloaded with
 # apt-get download and unpacked into the tool's cache, never installed (see dialup_admin/lab/debs.py).
 lab-debs: deps
-	$(VENV)/bin/python -m dialup_admin.lab.debs || echo "make: lab packages not fetched; the sysvinit (or systemd) lab tests will skip"
+	@# (imported, not run with -m: the lab package imports debs first, and runpy would warn)
+	$(VENV)/bin/python -c 'import sys; from dialup_admin.lab import debs; sys.exit(debs.main(sys.argv[1:]))' || echo "make: lab packages not fetched; the sysvinit (or systemd) lab tests will skip"
 
 demo: deps
 	$(VENV)/bin/python -m dialup_admin.demo
